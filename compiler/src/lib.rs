@@ -1,0 +1,18 @@
+//! The Weft compiler: parses `.weft` files, resolves names and imported schemas, and
+//! type-checks schema contracts, mappings, flows, environments and delivery policies.
+//!
+//! Every front end (the CLI, the language server, the tests) goes through [`analysis`].
+#![deny(unsafe_code)]
+
+pub mod analysis;
+pub mod builtins;
+pub mod check;
+pub mod diagnostic;
+pub mod import;
+pub mod parse;
+pub mod project;
+pub mod render;
+pub mod resolve;
+pub mod source;
+pub mod syntax;
+pub mod types;
