@@ -112,6 +112,7 @@ codes! {
     UnknownBindingOption = "W0603", Error, "unknown binding option";
     CredentialsInUrl = "W0604", Error, "credentials embedded in an endpoint";
     DuplicateBinding = "W0605", Error, "connection bound twice in one environment";
+    MissingEndpoint = "W0606", Error, "binding has no endpoint, or a malformed one";
     // Tests.
     FixtureNotFound = "W0700", Error, "fixture file not found";
     DuplicateTest = "W0701", Error, "two tests share a name";

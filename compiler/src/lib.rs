@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod builtins;
 pub mod check;
+pub mod connectors;
 pub mod diagnostic;
 pub mod import;
 pub mod parse;

@@ -106,6 +106,29 @@ impl SourceDb {
             .map(|i| FileId(i as u32))
     }
 
+    /// Masks the text at `loc` with `*`, keeping every offset, so no rendering shows it.
+    pub fn redact(&mut self, loc: Loc) {
+        let Some(file) = self.files.get_mut(loc.file.0 as usize) else {
+            return;
+        };
+        let Some(secret) = file.text.get(loc.span.start..loc.span.end) else {
+            return;
+        };
+        // Quotes stay so the literal still reads as a string; every other byte becomes `*`.
+        let masked: String = secret
+            .chars()
+            .map(|c| {
+                if c == '"' {
+                    "\"".to_string()
+                } else {
+                    "*".repeat(c.len_utf8())
+                }
+            })
+            .collect();
+        file.text
+            .replace_range(loc.span.start..loc.span.end, &masked);
+    }
+
     /// All files with their ids.
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files

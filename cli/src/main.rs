@@ -1,0 +1,64 @@
+//! `weft`: the command line of the Weft toolchain.
+//!
+//! Exit codes: 0 when clean (warnings allowed), 1 when errors were found, 2 for usage
+//! and I/O errors (no `weft.toml`, unreadable files, bad arguments).
+#![deny(unsafe_code)]
+
+mod check;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Typed integration flows with CI/CD built in.
+#[derive(Parser)]
+#[command(name = "weft", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check a project: schemas, maps, flows, environments, tests, policies.
+    Check(check::Args),
+}
+
+/// Output format of diagnostics.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Readable reports with source excerpts.
+    Text,
+    /// Versioned JSON, for tools.
+    Json,
+    /// SARIF 2.1.0, for code-scanning views in CI.
+    Sarif,
+}
+
+/// When to colour text output.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When writing to a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+    }
+}

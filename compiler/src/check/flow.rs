@@ -1,0 +1,502 @@
+//! Flows: triggers, the record type carried from step to step, connection
+//! operations, error policies, and the graph of flows triggering each other.
+
+use petgraph::graphmap::DiGraphMap;
+
+use crate::connectors::Role;
+use crate::diagnostic::{suggest, Code, Diagnostic};
+use crate::source::Loc;
+use crate::syntax::{ErrorPolicy, FlowDecl, OpCall, StepKind, Trigger, TypeExprKind};
+use crate::types::Type;
+
+use super::expr::Scope;
+use super::{Checker, TypedFlow};
+
+/// What a flow may do with a record that keeps failing.
+pub const FINAL_ACTIONS: &[&str] = &["dead_letter", "skip", "fail"];
+
+impl Checker<'_> {
+    pub(super) fn flow(&mut self, decl: &FlowDecl) {
+        if self.program.flows.get(&decl.name.name) != Some(&self.loc(decl.name.span)) {
+            return; // a duplicate, already reported
+        }
+        let mut current: Option<Type> = None;
+        let mut has_trigger = false;
+        let mut steps = Vec::new();
+        let mut policy_seen = false;
+        for step in &decl.steps {
+            let loc = self.loc(step.span);
+            let needs_source = !matches!(
+                step.kind,
+                StepKind::Trigger(_) | StepKind::Read(..) | StepKind::OnError(_) | StepKind::Error
+            );
+            if needs_source && current.is_none() {
+                self.report(
+                    Diagnostic::new(
+                        Code::StepOrder,
+                        loc,
+                        "this step comes before the flow reads any records",
+                    )
+                    .with_label("no records yet")
+                    .with_note(
+                        "start the flow with `trigger ...` and then `read conn.op(...) as Type`",
+                    ),
+                );
+                current = Some(Type::Error);
+            }
+            let record = current.clone().unwrap_or(Type::Error);
+            match &step.kind {
+                StepKind::Trigger(trigger) => {
+                    has_trigger = true;
+                    self.trigger(decl, trigger);
+                }
+                StepKind::Read(call, ty) => {
+                    if current.is_some() {
+                        self.report(
+                            Diagnostic::new(Code::StepOrder, loc, "a flow reads from one source")
+                                .with_label("second read")
+                                .with_note("to combine sources, use a `call` step, or a second flow triggered `after` this one"),
+                        );
+                    }
+                    self.op_call(decl, call, Role::Source, "read");
+                    let resolved = self.resolve_type(ty);
+                    let element = match (&ty.kind, resolved) {
+                        (TypeExprKind::List(_), Type::List(inner)) => *inner,
+                        (_, other) => other,
+                    };
+                    if !element.is_error()
+                        && self.program.record(&element).is_none()
+                        && element != Type::Json
+                    {
+                        self.report(
+                            Diagnostic::new(
+                                Code::TypeMismatch,
+                                self.loc(ty.span),
+                                format!("a flow reads records, not `{element}`"),
+                            )
+                            .with_label("not a record type")
+                            .with_note("read as a schema, `[Schema]`, or `Json`"),
+                        );
+                    }
+                    current = Some(element.clone());
+                    steps.push((
+                        format!("read {}.{}", call.connection.name, call.operation.name),
+                        element,
+                    ));
+                }
+                StepKind::Where(param, cond) => {
+                    let ty = self.expr(
+                        cond,
+                        Some(&Type::Bool),
+                        &Scope::with(&param.name, record.clone()),
+                    );
+                    self.condition(cond, &ty);
+                    steps.push((format!("where {} => ...", param.name), record));
+                }
+                StepKind::Map(name) => {
+                    let next = match self.program.maps.get(&name.name).cloned() {
+                        Some(map) => {
+                            if let Err(why) = super::assignable(self.program, &record, &map.source)
+                            {
+                                let mut d = Diagnostic::new(
+                                    Code::StepTypeMismatch,
+                                    self.loc(name.span),
+                                    format!(
+                                        "map `{}` takes `{}`, but the records here are `{record}`",
+                                        name.name, map.source
+                                    ),
+                                )
+                                .with_label(format!("expects `{}`", map.source))
+                                .with_secondary(map.loc, "map declared here");
+                                if let super::Mismatch::Other(Some(why)) = why {
+                                    d = d.with_note(why);
+                                }
+                                self.report(d);
+                            }
+                            map.target
+                        }
+                        None => {
+                            self.unknown_name(
+                                Code::UnknownMap,
+                                "map",
+                                &name.name,
+                                self.loc(name.span),
+                                self.program.maps.keys().map(String::as_str).collect(),
+                            );
+                            Type::Error
+                        }
+                    };
+                    current = Some(next.clone());
+                    steps.push((format!("map {}", name.name), next));
+                }
+                StepKind::Call(call, ty) => {
+                    self.op_call(decl, call, Role::Any, "call");
+                    let next = ty.as_ref().map_or(Type::Json, |t| self.resolve_type(t));
+                    current = Some(next.clone());
+                    steps.push((
+                        format!("call {}.{}", call.connection.name, call.operation.name),
+                        next,
+                    ));
+                }
+                StepKind::Write(call, ty) => {
+                    self.op_call(decl, call, Role::Target, "write");
+                    if let Some(written) = ty {
+                        let want = self.resolve_type(written);
+                        if let Err(why) = super::assignable(self.program, &record, &want) {
+                            let mut d = Diagnostic::new(
+                                Code::StepTypeMismatch,
+                                self.loc(written.span),
+                                format!("this write expects `{want}`, but the records here are `{record}`"),
+                            )
+                            .with_label(format!("expects `{want}`"))
+                            .with_note("add or fix the `map` step before this write");
+                            if let super::Mismatch::Other(Some(why)) = why {
+                                d = d.with_note(why);
+                            }
+                            self.report(d);
+                        }
+                    }
+                    steps.push((
+                        format!("write {}.{}", call.connection.name, call.operation.name),
+                        record,
+                    ));
+                }
+                StepKind::OnError(policy) => {
+                    if policy_seen {
+                        self.report(
+                            Diagnostic::new(
+                                Code::InvalidErrorPolicy,
+                                loc,
+                                "a flow has one error policy",
+                            )
+                            .with_label("second `on error`"),
+                        );
+                    }
+                    policy_seen = true;
+                    self.error_policy(policy);
+                }
+                StepKind::Error => {}
+            }
+        }
+        if !has_trigger || current.is_none() {
+            let missing = match (has_trigger, current.is_none()) {
+                (false, true) => "a trigger and a read step",
+                (false, false) => "a trigger",
+                _ => "a read step",
+            };
+            self.report(
+                Diagnostic::new(Code::FlowWithoutSource, self.loc(decl.name.span), format!("flow `{}` has no {missing}", decl.name.name))
+                    .with_label("incomplete flow")
+                    .with_note("a flow needs `trigger every 15m` (or cron, webhook, manual, after) and `read conn.op(...) as Type`"),
+            );
+        }
+        self.typed.flows.push(TypedFlow {
+            name: decl.name.name.clone(),
+            steps,
+        });
+    }
+
+    fn resolve_type(&mut self, ty: &crate::syntax::TypeExpr) -> Type {
+        crate::resolve::type_of(self.program, ty, self.file, &mut self.diagnostics)
+    }
+
+    fn trigger(&mut self, decl: &FlowDecl, trigger: &Trigger) {
+        match trigger {
+            Trigger::Every(duration) if duration.millis < 1000 => self.report(
+                Diagnostic::new(
+                    Code::InvalidErrorPolicy,
+                    self.loc(duration.span),
+                    "a schedule must be at least one second apart",
+                )
+                .with_label("too frequent")
+                .with_note("use `every 1s` or more, or a webhook trigger for event-driven flows"),
+            ),
+            Trigger::Cron(expr) => {
+                if let Err(why) = validate_cron(&expr.value) {
+                    self.report(
+                        Diagnostic::new(Code::InvalidCron, self.loc(expr.span), format!("invalid cron expression: {why}"))
+                            .with_label("not a cron expression")
+                            .with_note("five fields: minute hour day-of-month month day-of-week, e.g. \"*/15 * * * *\""),
+                    );
+                }
+            }
+            Trigger::Webhook(path) if !path.value.starts_with('/') => self.report(
+                Diagnostic::new(
+                    Code::InvalidErrorPolicy,
+                    self.loc(path.span),
+                    "a webhook path starts with `/`",
+                )
+                .with_label("not a path")
+                .with_fix(
+                    "add the leading `/`",
+                    self.loc(path.span),
+                    format!("\"/{}\"", path.value),
+                ),
+            ),
+            Trigger::After(other) => {
+                if self.program.flows.contains_key(&other.name) {
+                    self.flow_triggers.push((
+                        decl.name.name.clone(),
+                        other.name.clone(),
+                        self.loc(other.span),
+                    ));
+                } else {
+                    self.unknown_name(
+                        Code::UnknownFlow,
+                        "flow",
+                        &other.name,
+                        self.loc(other.span),
+                        self.program.flows.keys().map(String::as_str).collect(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn error_policy(&mut self, policy: &ErrorPolicy) {
+        if let Some(retries) = policy.retries {
+            if retries.value > 100 {
+                self.report(
+                    Diagnostic::new(
+                        Code::InvalidErrorPolicy,
+                        self.loc(retries.span),
+                        format!("{} retries is more than the limit of 100", retries.value),
+                    )
+                    .with_label("too many retries")
+                    .with_note("retry a few times with backoff, then dead-letter the record"),
+                );
+            }
+        }
+        if let Some(backoff) = policy.backoff {
+            if backoff.millis == 0 {
+                self.report(
+                    Diagnostic::new(
+                        Code::InvalidErrorPolicy,
+                        self.loc(backoff.span),
+                        "backoff must be longer than zero",
+                    )
+                    .with_label("zero backoff"),
+                );
+            }
+        }
+        if let Some(then) = &policy.then {
+            if !FINAL_ACTIONS.contains(&then.name.as_str()) {
+                let loc = self.loc(then.span);
+                let mut d = Diagnostic::new(
+                    Code::InvalidErrorPolicy,
+                    loc,
+                    format!("unknown final action `{}`", then.name),
+                )
+                .with_label("not an action")
+                .with_note("after the retries: `then dead_letter`, `then skip` or `then fail`");
+                if let Some(best) = suggest(&then.name, FINAL_ACTIONS.iter().copied()) {
+                    d = d.with_fix(format!("did you mean `{best}`?"), loc, best);
+                }
+                self.report(d);
+            }
+        }
+    }
+
+    /// Checks `conn.op(args)` against the connection's kind; records the use.
+    pub(super) fn op_call(&mut self, decl: &FlowDecl, call: &OpCall, role: Role, step: &str) {
+        for arg in &call.args {
+            let ty = self.expr(arg, Some(&Type::String), &Scope::default());
+            self.expect_type(arg, &ty, &Type::String, "operation arguments are strings");
+        }
+        let Some(connection) = self.program.connections.get(&call.connection.name).cloned() else {
+            self.unknown_name(
+                Code::UnknownConnection,
+                "connection",
+                &call.connection.name,
+                self.loc(call.connection.span),
+                self.program
+                    .connections
+                    .keys()
+                    .map(String::as_str)
+                    .collect(),
+            );
+            return;
+        };
+        self.used_connections.push((
+            call.connection.name.clone(),
+            decl.name.name.clone(),
+            self.loc(call.connection.span),
+        ));
+        self.operation(call, &connection, Some((role, step)));
+    }
+
+    /// Checks the operation and its argument count (and its role in a flow, when given).
+    pub(super) fn operation(
+        &mut self,
+        call: &OpCall,
+        connection: &crate::resolve::Connection,
+        role: Option<(Role, &str)>,
+    ) {
+        let Some(kind) = connection.kind else { return };
+        let loc = self.loc(call.operation.span);
+        let Some(op) = kind.operation(&call.operation.name) else {
+            let names: Vec<&str> = kind.operations.iter().map(|o| o.name).collect();
+            let mut d = Diagnostic::new(
+                Code::UnknownOperation,
+                loc,
+                format!(
+                    "`{}` is a `{}` connection, which has no operation `{}`",
+                    call.connection.name, kind.name, call.operation.name
+                ),
+            )
+            .with_label("unknown operation")
+            .with_secondary(connection.loc, format!("declared as `{}` here", kind.name))
+            .with_note(format!(
+                "`{}` connections have: {}",
+                kind.name,
+                names.join(", ")
+            ));
+            if let Some(best) = suggest(&call.operation.name, names.iter().copied()) {
+                d = d.with_fix(format!("did you mean `{best}`?"), loc, best);
+            }
+            self.report(d);
+            return;
+        };
+        if let Some((role, step)) = role {
+            let fits = match (role, op.role) {
+                (Role::Any, _) | (_, Role::Any) => true,
+                (want, have) => want == have,
+            };
+            if !fits {
+                self.report(
+                    Diagnostic::new(Code::UnknownOperation, loc, format!("`{}.{}` cannot be used in a `{step}` step", kind.name, op.name))
+                        .with_label(format!("{}", op.doc))
+                        .with_note(match role {
+                            Role::Source => "read with an operation that produces records, such as http get, file read or postgres query",
+                            _ => "write with an operation that consumes records, such as http post, file write or postgres insert",
+                        }),
+                );
+            }
+        }
+        if call.args.len() != op.params.len() {
+            self.report(
+                Diagnostic::new(
+                    Code::OperationArguments,
+                    self.loc(call.span),
+                    format!(
+                        "`{}.{}` takes {} argument{} ({}), not {}",
+                        kind.name,
+                        op.name,
+                        op.params.len(),
+                        if op.params.len() == 1 { "" } else { "s" },
+                        op.params.join(", "),
+                        call.args.len()
+                    ),
+                )
+                .with_label("wrong number of arguments"),
+            );
+        }
+    }
+
+    /// Reports an unknown name with a did-you-mean fix.
+    pub(super) fn unknown_name(
+        &mut self,
+        code: Code,
+        what: &str,
+        name: &str,
+        loc: Loc,
+        candidates: Vec<&str>,
+    ) {
+        let mut d = Diagnostic::new(code, loc, format!("unknown {what} `{name}`"))
+            .with_label(format!("no {what} has this name"));
+        if let Some(best) = suggest(name, candidates.iter().copied()) {
+            d = d.with_fix(format!("did you mean `{best}`?"), loc, best);
+        } else if candidates.is_empty() {
+            d = d.with_note(format!("the project declares no {what}"));
+        } else {
+            let mut sorted = candidates;
+            sorted.sort_unstable();
+            d = d.with_note(format!("declared: {}", sorted.join(", ")));
+        }
+        self.report(d);
+    }
+
+    /// Reports flows that trigger each other in a cycle through `after`.
+    pub(super) fn flow_cycles(&mut self) {
+        let triggers = std::mem::take(&mut self.flow_triggers);
+        let mut graph = DiGraphMap::<&str, Loc>::new();
+        for (flow, after, loc) in &triggers {
+            graph.add_edge(after.as_str(), flow.as_str(), *loc);
+        }
+        for component in petgraph::algo::tarjan_scc(&graph) {
+            let Some(first) = component.first() else {
+                continue;
+            };
+            if component.len() == 1 && !graph.contains_edge(first, first) {
+                continue;
+            }
+            let mut names = component.clone();
+            names.sort_unstable();
+            let Some(loc) = graph
+                .edges(names[0])
+                .find(|(_, to, _)| component.contains(to))
+                .map(|(_, _, loc)| *loc)
+            else {
+                continue;
+            };
+            self.report(
+                Diagnostic::new(Code::FlowCycle, loc, format!("flows trigger each other in a cycle: {} -> {}", names.join(" -> "), names[0]))
+                    .with_label("this trigger closes the cycle")
+                    .with_note("the flow graph must be acyclic; trigger one of them by schedule or manually instead"),
+            );
+        }
+    }
+}
+
+/// Checks a five-field cron expression: each field `*`, numbers, ranges, lists and steps within bounds.
+pub fn validate_cron(expr: &str) -> Result<(), String> {
+    const FIELDS: [(&str, u32, u32); 5] = [
+        ("minute", 0, 59),
+        ("hour", 0, 23),
+        ("day of month", 1, 31),
+        ("month", 1, 12),
+        ("day of week", 0, 7),
+    ];
+    let parts: Vec<&str> = expr.split_whitespace().collect();
+    if parts.len() != 5 {
+        return Err(format!("expected 5 fields, found {}", parts.len()));
+    }
+    for (part, (name, low, high)) in parts.iter().zip(FIELDS) {
+        for item in part.split(',') {
+            let (range, step) = match item.split_once('/') {
+                Some((range, step)) => (range, Some(step)),
+                None => (item, None),
+            };
+            if let Some(step) = step {
+                match step.parse::<u32>() {
+                    Ok(s) if s > 0 => {}
+                    _ => return Err(format!("the {name} step `{step}` is not a positive number")),
+                }
+            }
+            if range == "*" {
+                continue;
+            }
+            let bounds: Vec<&str> = range.split('-').collect();
+            if bounds.len() > 2 {
+                return Err(format!("the {name} range `{range}` is malformed"));
+            }
+            let mut values = Vec::new();
+            for bound in bounds {
+                let value = bound
+                    .parse::<u32>()
+                    .map_err(|_| format!("the {name} field `{bound}` is not a number"))?;
+                if value < low || value > high {
+                    return Err(format!("{name} {value} is outside {low}-{high}"));
+                }
+                values.push(value);
+            }
+            if let [a, b] = values.as_slice() {
+                if a > b {
+                    return Err(format!("the {name} range `{range}` runs backwards"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
