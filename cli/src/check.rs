@@ -11,9 +11,9 @@ use crate::{ColorChoice, Format};
 /// Arguments of `weft check`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The project folder (or its weft.toml, or a file inside it).
+    /// Project folders (or their weft.toml, or a file inside them); JSON and SARIF take one.
     #[arg(default_value = ".")]
-    path: PathBuf,
+    paths: Vec<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -25,9 +25,21 @@ pub struct Args {
     show_types: bool,
 }
 
-/// Runs the check and prints the result.
+/// Checks every project given and prints the results; the exit code is the worst one.
 pub fn run(args: &Args) -> ExitCode {
-    let analysis = analysis::check_project(&args.path);
+    if args.paths.len() > 1 && args.format != Format::Text {
+        eprintln!("error: --format json and --format sarif report on one project; run weft check once per project");
+        return ExitCode::from(2);
+    }
+    let mut worst = 0u8;
+    for path in &args.paths {
+        worst = worst.max(check_one(args, path));
+    }
+    ExitCode::from(worst)
+}
+
+fn check_one(args: &Args, path: &std::path::Path) -> u8 {
+    let analysis = analysis::check_project(path);
     let mut stdout = std::io::stdout().lock();
     let written = match args.format {
         Format::Text => {
@@ -61,22 +73,19 @@ pub fn run(args: &Args) -> ExitCode {
             )
         ),
     };
-    if written.is_err() {
-        return ExitCode::from(2);
-    }
-    if analysis.load_failed {
-        ExitCode::from(2)
+    if written.is_err() || analysis.load_failed {
+        2
     } else if analysis.error_count() > 0 {
-        ExitCode::from(1)
+        1
     } else {
-        ExitCode::SUCCESS
+        0
     }
 }
 
 fn summary(analysis: &analysis::Analysis) -> String {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     if analysis.load_failed {
-        return "weft check: project not loaded".to_string();
+        return "weft check: the project could not be loaded".to_string();
     }
     let name = analysis
         .project

@@ -133,6 +133,35 @@ pub fn check_files(files: &[(String, PathBuf, String)], manifest: Option<&Manife
     analyse(db, ids, &groups, Vec::new())
 }
 
+/// Parses files on all cores; files are independent until name resolution.
+fn parse_all(db: &SourceDb, ids: &[FileId]) -> Vec<(FileId, syntax::File, Vec<Diagnostic>)> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(ids.len().max(1));
+    if workers <= 1 {
+        return ids.iter().map(|&id| parse_one(db, id)).collect();
+    }
+    let chunk = ids.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = ids
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|&id| parse_one(db, id)).collect::<Vec<_>>())
+            })
+            .collect();
+        // A worker can only fail by panicking, which parse never does on any input; its files would then be missing.
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn parse_one(db: &SourceDb, id: FileId) -> (FileId, syntax::File, Vec<Diagnostic>) {
+    let (tree, problems) = parse::parse(&db.get(id).text, id);
+    (id, tree, problems)
+}
+
 fn analyse(
     mut db: SourceDb,
     ids: Vec<FileId>,
@@ -140,8 +169,7 @@ fn analyse(
     mut diagnostics: Vec<Diagnostic>,
 ) -> Analysis {
     let mut files = Vec::with_capacity(ids.len());
-    for id in ids {
-        let (tree, problems) = parse::parse(&db.get(id).text, id);
+    for (id, tree, problems) in parse_all(&db, &ids) {
         diagnostics.extend(problems);
         files.push((id, tree));
     }

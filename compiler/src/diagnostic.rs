@@ -105,6 +105,7 @@ codes! {
     StepOrder = "W0506", Error, "flow steps out of order";
     InvalidErrorPolicy = "W0507", Error, "invalid error policy";
     OperationArguments = "W0508", Error, "wrong arguments to a connection operation";
+    InvalidTrigger = "W0509", Error, "invalid trigger";
     // Environments and secrets.
     UnboundConnection = "W0600", Error, "connection used by a flow is not bound in an environment";
     LiteralSecret = "W0601", Error, "literal secret value";

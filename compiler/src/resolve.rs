@@ -46,6 +46,8 @@ pub enum TypeSymbol {
     Schema(SchemaId),
     /// A named enum and where it is declared.
     Enum(Rc<EnumType>, Loc),
+    /// A schema whose import failed (already reported); uses of it are not checked.
+    Broken(Loc),
 }
 
 /// A declared connection.
@@ -174,7 +176,7 @@ impl Resolver<'_> {
                         }
                         let id = SchemaId(program.schemas.len() as u32);
                         let before = program.types.len();
-                        let locs = program.schemas.iter().map(|s| s.loc).collect::<Vec<_>>();
+                        let schemas = &program.schemas;
                         declare_name(
                             &mut program.types,
                             diagnostics,
@@ -182,7 +184,7 @@ impl Resolver<'_> {
                             &decl.name,
                             at(&decl.name),
                             TypeSymbol::Schema(id),
-                            |t| symbol_loc(t, &locs),
+                            |t| symbol_loc(t, schemas),
                         );
                         if program.types.len() > before {
                             program.schemas.push(Schema {
@@ -202,7 +204,7 @@ impl Resolver<'_> {
                             }),
                             at(&decl.name),
                         );
-                        let locs = program.schemas.iter().map(|s| s.loc).collect::<Vec<_>>();
+                        let schemas = &program.schemas;
                         declare_name(
                             &mut program.types,
                             diagnostics,
@@ -210,7 +212,7 @@ impl Resolver<'_> {
                             &decl.name,
                             at(&decl.name),
                             symbol,
-                            |t| symbol_loc(t, &locs),
+                            |t| symbol_loc(t, schemas),
                         );
                     }
                     Item::Connection(decl) => {
@@ -306,7 +308,17 @@ impl Resolver<'_> {
                             &path.value,
                         );
                         self.diagnostics.extend(diagnostics);
-                        record.unwrap_or_default()
+                        match record {
+                            Some(record) => record,
+                            None => {
+                                // Later uses get the error type, so one broken import is one error.
+                                let loc = Loc::new(*file, decl.name.span);
+                                self.program
+                                    .types
+                                    .insert(decl.name.name.clone(), TypeSymbol::Broken(loc));
+                                continue;
+                            }
+                        }
                     }
                 };
                 if let Some(schema) = self.program.schemas.get_mut(id.0 as usize) {
@@ -426,13 +438,13 @@ fn required_refs(record: &RecordType, out: &mut Vec<SchemaId>) {
     }
 }
 
-fn symbol_loc(symbol: &TypeSymbol, schema_locs: &[Loc]) -> Loc {
+fn symbol_loc(symbol: &TypeSymbol, schemas: &[Schema]) -> Loc {
     match symbol {
-        TypeSymbol::Schema(id) => schema_locs
+        TypeSymbol::Schema(id) => schemas
             .get(id.0 as usize)
-            .copied()
+            .map(|s| s.loc)
             .unwrap_or(Loc::new(FileId(0), Default::default())),
-        TypeSymbol::Enum(_, loc) => *loc,
+        TypeSymbol::Enum(_, loc) | TypeSymbol::Broken(loc) => *loc,
     }
 }
 
@@ -535,6 +547,7 @@ fn named(program: &Program, name: &Ident, file: FileId, diagnostics: &mut Vec<Di
     match program.types.get(&name.name) {
         Some(TypeSymbol::Schema(id)) => Type::Schema(*id, name.name.as_str().into()),
         Some(TypeSymbol::Enum(e, _)) => Type::Enum(e.clone()),
+        Some(TypeSymbol::Broken(_)) => Type::Error,
         None => {
             let loc = Loc::new(file, name.span);
             let candidates = SCALARS

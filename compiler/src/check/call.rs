@@ -32,7 +32,12 @@ impl Checker<'_> {
                         args.len() == params.len()
                     };
                     if !count_ok {
-                        self.arity(expr, name, builtin.signature, args.len());
+                        let wanted = if variadic {
+                            format!("at least {}", params.len())
+                        } else {
+                            params.len().to_string()
+                        };
+                        self.arity(expr, name, builtin.signature, &wanted, args.len());
                     }
                     for (i, arg) in args.iter().enumerate() {
                         let Some(param) =
@@ -65,6 +70,7 @@ impl Checker<'_> {
                     expr,
                     name,
                     &format!("{}(record: {}) -> {}", name.name, map.source, map.target),
+                    "1",
                     args.len(),
                 );
             }
@@ -108,15 +114,16 @@ impl Checker<'_> {
         self.expr(arg, expected, scope)
     }
 
-    fn arity(&mut self, expr: &Expr, name: &Ident, signature: &str, got: usize) {
+    fn arity(&mut self, expr: &Expr, name: &Ident, signature: &str, wanted: &str, got: usize) {
+        let plural = |n: &str| if n == "1" { "" } else { "s" };
         self.report(
             Diagnostic::new(
                 Code::WrongArgumentCount,
                 self.loc(expr.span),
                 format!(
-                    "`{}` is called with {got} argument{}",
+                    "`{}` takes {wanted} argument{}, but is called with {got}",
                     name.name,
-                    if got == 1 { "" } else { "s" }
+                    plural(wanted),
                 ),
             )
             .with_label("wrong number of arguments")
@@ -191,7 +198,12 @@ impl Checker<'_> {
             Generic::Coalesce => 2..=usize::MAX,
         };
         if !want.contains(&args.len()) {
-            self.arity(expr, name, signature, args.len());
+            let wanted = match (want.start(), want.end()) {
+                (a, b) if a == b => a.to_string(),
+                (a, &usize::MAX) => format!("at least {a}"),
+                (a, b) => format!("{a} or {b}"),
+            };
+            self.arity(expr, name, signature, &wanted, args.len());
             for arg in args {
                 if !matches!(arg.kind, ExprKind::Lambda(..)) {
                     self.value(arg, None, scope);

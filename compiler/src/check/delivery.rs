@@ -92,7 +92,11 @@ impl Checker<'_> {
                                     format!("{} approvals is out of range", count.value),
                                 )
                                 .with_label(format!("expected 1 to {MAX_APPROVALS}"))
-                                .with_note("drop the gate for no approvals"),
+                                .with_note(if count.value == 0 {
+                                    "to require no approvals, remove the gate".to_string()
+                                } else {
+                                    format!("a gate requires at most {MAX_APPROVALS} approvals")
+                                }),
                             );
                         }
                         if !self.groups.contains_key(&group.value) {

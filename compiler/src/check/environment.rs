@@ -1,6 +1,8 @@
 //! Environments: each binding matches its connection's kind, options exist, and no
 //! credential is written literally. Every connection a flow uses is bound everywhere.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::connectors::{self, ConnectorKind, AUTH_SCHEMES};
 use crate::diagnostic::{suggest, Code, Diagnostic};
 use crate::source::{FileId, Loc, Span};
@@ -24,12 +26,9 @@ impl Checker<'_> {
         if self.program.environments.get(&decl.name.name) != Some(&name_loc) {
             return; // a duplicate, already reported
         }
-        let mut bound: Vec<(String, Span)> = Vec::new();
+        let mut bound: HashMap<String, Span> = HashMap::new();
         for binding in &decl.bindings {
-            if let Some((_, first)) = bound
-                .iter()
-                .find(|(name, _)| *name == binding.connection.name)
-            {
+            if let Some(first) = bound.get(&binding.connection.name) {
                 self.report(
                     Diagnostic::new(
                         Code::DuplicateBinding,
@@ -45,7 +44,7 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            bound.push((binding.connection.name.clone(), binding.span));
+            bound.insert(binding.connection.name.clone(), binding.span);
             self.binding(decl, binding);
         }
         let close = decl.span.end.saturating_sub(1);
@@ -95,8 +94,10 @@ impl Checker<'_> {
                                 Code::BindingKindMismatch,
                                 kind_loc,
                                 format!(
-                                    "`{}` is a `{}` connection but is bound with `{}`",
-                                    binding.connection.name, declared.name, kind.name
+                                    "`{}` is {} connection but is bound with `{}`",
+                                    binding.connection.name,
+                                    super::flow::a_kind(declared.name),
+                                    kind.name
                                 ),
                             )
                             .with_label(format!("expected `{}(...)`", declared.name))
@@ -214,14 +215,20 @@ impl Checker<'_> {
             ),
             (ConfigValueKind::Str(url), false) if kind.name == "http" => {
                 if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    self.report(
-                        Diagnostic::new(
-                            Code::MissingEndpoint,
+                    let mut d = Diagnostic::new(
+                        Code::MissingEndpoint,
+                        self.loc(value.span),
+                        "an http endpoint is a URL starting with https:// or http://",
+                    )
+                    .with_label("not a URL");
+                    if !url.contains("://") && !url.is_empty() {
+                        d = d.with_fix(
+                            "add `https://`",
                             self.loc(value.span),
-                            "an http endpoint is a URL starting with https:// or http://",
-                        )
-                        .with_label("not a URL"),
-                    );
+                            format!("\"https://{}\"", url.escape_default()),
+                        );
+                    }
+                    self.report(d);
                 } else if has_userinfo(url) {
                     self.report(
                         Diagnostic::new(Code::CredentialsInUrl, self.loc(value.span), "this URL carries a user name and password")
@@ -349,16 +356,15 @@ impl Checker<'_> {
     /// Reports connections used by a flow but not bound in some environment.
     pub(super) fn unbound_connections(&mut self) {
         let bound = std::mem::take(&mut self.bound);
-        let mut reported: Vec<(&str, &str)> = Vec::new();
+        let mut reported: HashSet<(&str, &str)> = HashSet::new();
         let used = std::mem::take(&mut self.used_connections);
         for (connection, flow, use_loc) in &used {
             for (env, env_loc, close, names) in &bound {
                 if names.contains(connection)
-                    || reported.contains(&(env.as_str(), connection.as_str()))
+                    || !reported.insert((env.as_str(), connection.as_str()))
                 {
                     continue;
                 }
-                reported.push((env.as_str(), connection.as_str()));
                 let kind = self
                     .program
                     .connections
@@ -395,12 +401,12 @@ impl Checker<'_> {
 
     /// Reports tests that share a name.
     pub(super) fn duplicate_tests(&mut self, files: &[(FileId, File)]) {
-        let mut seen: Vec<(&str, Loc)> = Vec::new();
+        let mut seen: HashMap<&str, Loc> = HashMap::new();
         for (file, tree) in files {
             for item in &tree.items {
                 let Item::Test(test) = item else { continue };
                 let loc = Loc::new(*file, test.name.span);
-                if let Some((_, first)) = seen.iter().find(|(name, _)| *name == test.name.value) {
+                if let Some(first) = seen.get(test.name.value.as_str()) {
                     self.diagnostics.push(
                         Diagnostic::new(
                             Code::DuplicateTest,
@@ -412,7 +418,7 @@ impl Checker<'_> {
                         .with_note("test names identify results in reports; rename one"),
                     );
                 } else {
-                    seen.push((test.name.value.as_str(), loc));
+                    seen.insert(test.name.value.as_str(), loc);
                 }
             }
         }

@@ -303,14 +303,13 @@ impl Checker<'_> {
                         let mut d = Diagnostic::new(
                             Code::UnknownSourceField,
                             loc,
-                            format!(
-                                "`{base_path}` has no field `{}` (it is a `{other}`)",
-                                field.name
-                            ),
+                            format!("`{base_path}` has no field `{}`", field.name),
                         )
-                        .with_label("no such field");
+                        .with_label(format!("not a field of `{other}`"));
                         if let Some(best) = suggest(&field.name, names.iter().copied()) {
                             d = d.with_fix(format!("did you mean `{best}`?"), loc, best);
+                        } else if names.is_empty() {
+                            d = d.with_note(format!("`{other}` declares no fields"));
                         } else {
                             d = d.with_note(format!("`{other}` has: {}", names.join(", ")));
                         }
@@ -603,15 +602,54 @@ impl Checker<'_> {
         }
     }
 
+    /// The first scalar field of a record type, for examples in messages.
+    fn scalar_field(&self, ty: &Type) -> Option<String> {
+        let record = self.program.record(ty)?;
+        record
+            .fields
+            .iter()
+            .find(|f| {
+                matches!(
+                    f.ty,
+                    Type::String | Type::Int | Type::Decimal | Type::Date | Type::Timestamp
+                )
+            })
+            .map(|f| f.name.clone())
+    }
+
     fn interpolated(&mut self, inner: &Expr, ty: &Type) {
         match ty {
-            Type::String | Type::Int | Type::Decimal | Type::Bool | Type::Date | Type::Timestamp | Type::Enum(_) | Type::Error => {}
+            Type::String
+            | Type::Int
+            | Type::Decimal
+            | Type::Bool
+            | Type::Date
+            | Type::Timestamp
+            | Type::Enum(_)
+            | Type::Error => {}
             Type::Optional(_) | Type::Null => self.optional_operand(inner, ty),
-            other => self.report(
-                Diagnostic::new(Code::NotInterpolatable, self.loc(inner.span), format!("a `{other}` cannot be put into a string"))
+            other => {
+                let path = path_of(inner);
+                let what = path
+                    .as_ref()
+                    .map_or("this value".to_string(), |p| format!("`{p}`"));
+                let p = path.unwrap_or_else(|| "xs".into());
+                let mut d = Diagnostic::new(Code::NotInterpolatable, self.loc(inner.span), format!("{what} is `{other}`, which cannot be put into a string"))
                     .with_label(format!("`{other}`"))
-                    .with_note("interpolate scalar fields (String, Int, Decimal, Bool, Date, Timestamp, enums)"),
-            ),
+                    .with_note("only scalars can be interpolated: String, Int, Decimal, Bool, Date, Timestamp and enums");
+                if let Type::List(element) = other {
+                    let item = match self.scalar_field(element) {
+                        Some(field) => format!("x.{field}"),
+                        None => "to_string(x)".to_string(),
+                    };
+                    d = d.with_note(format!("interpolate its size, `${{size({p})}}`, or build the text outside the string: `concat(\"...\", join(map({p}, x => {item}), \", \"))`"));
+                } else if let Some(field) = self.scalar_field(other) {
+                    d = d.with_note(format!(
+                        "interpolate one of its fields instead, such as `${{{p}.{field}}}`"
+                    ));
+                }
+                self.report(d)
+            }
         }
     }
 }

@@ -21,7 +21,14 @@ impl Checker<'_> {
             return; // a duplicate, already reported
         }
         let mut current: Option<Type> = None;
-        let mut has_trigger = false;
+        let has_read = decl
+            .steps
+            .iter()
+            .any(|s| matches!(s.kind, StepKind::Read(..)));
+        let mut trigger_at: Option<Loc> = None;
+        let mut read_at: Option<Loc> = None;
+        let mut write_at: Option<Loc> = None;
+        let mut data_step_seen = false;
         let mut steps = Vec::new();
         let mut policy_seen = false;
         for step in &decl.steps {
@@ -31,33 +38,71 @@ impl Checker<'_> {
                 StepKind::Trigger(_) | StepKind::Read(..) | StepKind::OnError(_) | StepKind::Error
             );
             if needs_source && current.is_none() {
-                self.report(
-                    Diagnostic::new(
-                        Code::StepOrder,
-                        loc,
-                        "this step comes before the flow reads any records",
-                    )
-                    .with_label("no records yet")
-                    .with_note(
-                        "start the flow with `trigger ...` and then `read conn.op(...) as Type`",
-                    ),
-                );
+                // Without any read the flow is reported once as incomplete, below.
+                if has_read {
+                    self.report(
+                        Diagnostic::new(
+                            Code::StepOrder,
+                            loc,
+                            "this step comes before the flow reads any records",
+                        )
+                        .with_label("no records yet")
+                        .with_note("move the `read` step before it: a flow is `trigger`, `read`, then `where`/`map`/`call` steps, then `write`"),
+                    );
+                }
                 current = Some(Type::Error);
             }
+            let after_write = needs_source && !matches!(step.kind, StepKind::Write(..));
+            if let (Some(write), true) = (write_at, after_write) {
+                self.report(
+                    Diagnostic::new(Code::StepOrder, loc, "this step comes after the flow's `write`")
+                        .with_label("after the write")
+                        .with_secondary(write, "the flow writes here")
+                        .with_note("the `write` is the last step; to send records on, use a `call` step instead, or a second flow triggered `after` this one"),
+                );
+            }
             let record = current.clone().unwrap_or(Type::Error);
+            if !matches!(
+                step.kind,
+                StepKind::Trigger(_) | StepKind::OnError(_) | StepKind::Error
+            ) {
+                data_step_seen = true;
+            }
             match &step.kind {
                 StepKind::Trigger(trigger) => {
-                    has_trigger = true;
+                    if let Some(first) = trigger_at {
+                        self.report(
+                            Diagnostic::new(Code::StepOrder, loc, "a flow has one trigger")
+                                .with_label("second trigger")
+                                .with_secondary(first, "first trigger")
+                                .with_note(
+                                    "to start the same steps in two ways, declare a second flow",
+                                ),
+                        );
+                    } else if data_step_seen {
+                        self.report(
+                            Diagnostic::new(
+                                Code::StepOrder,
+                                loc,
+                                "the trigger is the first step of a flow",
+                            )
+                            .with_label("trigger after other steps")
+                            .with_note("move it to the top of the flow"),
+                        );
+                    }
+                    trigger_at.get_or_insert(loc);
                     self.trigger(decl, trigger);
                 }
                 StepKind::Read(call, ty) => {
-                    if current.is_some() {
+                    if let Some(first) = read_at {
                         self.report(
                             Diagnostic::new(Code::StepOrder, loc, "a flow reads from one source")
                                 .with_label("second read")
+                                .with_secondary(first, "the flow reads here first")
                                 .with_note("to combine sources, use a `call` step, or a second flow triggered `after` this one"),
                         );
                     }
+                    read_at.get_or_insert(loc);
                     self.op_call(decl, call, Role::Source, "read");
                     let resolved = self.resolve_type(ty);
                     let element = match (&ty.kind, resolved) {
@@ -139,6 +184,15 @@ impl Checker<'_> {
                     ));
                 }
                 StepKind::Write(call, ty) => {
+                    if let Some(first) = write_at {
+                        self.report(
+                            Diagnostic::new(Code::StepOrder, loc, "a flow has at most one `write`")
+                                .with_label("second write")
+                                .with_secondary(first, "the flow writes here first")
+                                .with_note("to send records to two systems, use a `call` step for the first, or a second flow triggered `after` this one"),
+                        );
+                    }
+                    write_at.get_or_insert(loc);
                     self.op_call(decl, call, Role::Target, "write");
                     if let Some(written) = ty {
                         let want = self.resolve_type(written);
@@ -178,16 +232,20 @@ impl Checker<'_> {
                 StepKind::Error => {}
             }
         }
-        if !has_trigger || current.is_none() {
-            let missing = match (has_trigger, current.is_none()) {
-                (false, true) => "a trigger and a read step",
-                (false, false) => "a trigger",
-                _ => "a read step",
+        if trigger_at.is_none() || !has_read {
+            let (missing, note) = match (trigger_at.is_some(), has_read) {
+                (false, false) => ("neither a trigger nor a read step", "start it with `trigger every 15m` (or cron, webhook, manual, after), then `read conn.op(...) as Type`"),
+                (false, true) => ("no trigger", "start it with `trigger every 15m`, `cron \"...\"`, `webhook \"/path\"`, `manual` or `after other_flow`"),
+                _ => ("no read step", "add `read conn.op(...) as Type` after the trigger: it fetches the records the other steps work on"),
             };
             self.report(
-                Diagnostic::new(Code::FlowWithoutSource, self.loc(decl.name.span), format!("flow `{}` has no {missing}", decl.name.name))
-                    .with_label("incomplete flow")
-                    .with_note("a flow needs `trigger every 15m` (or cron, webhook, manual, after) and `read conn.op(...) as Type`"),
+                Diagnostic::new(
+                    Code::FlowWithoutSource,
+                    self.loc(decl.name.span),
+                    format!("flow `{}` has {missing}", decl.name.name),
+                )
+                .with_label("incomplete flow")
+                .with_note(note),
             );
         }
         self.typed.flows.push(TypedFlow {
@@ -204,7 +262,7 @@ impl Checker<'_> {
         match trigger {
             Trigger::Every(duration) if duration.millis < 1000 => self.report(
                 Diagnostic::new(
-                    Code::InvalidErrorPolicy,
+                    Code::InvalidTrigger,
                     self.loc(duration.span),
                     "a schedule must be at least one second apart",
                 )
@@ -222,7 +280,7 @@ impl Checker<'_> {
             }
             Trigger::Webhook(path) if !path.value.starts_with('/') => self.report(
                 Diagnostic::new(
-                    Code::InvalidErrorPolicy,
+                    Code::InvalidTrigger,
                     self.loc(path.span),
                     "a webhook path starts with `/`",
                 )
@@ -341,8 +399,10 @@ impl Checker<'_> {
                 Code::UnknownOperation,
                 loc,
                 format!(
-                    "`{}` is a `{}` connection, which has no operation `{}`",
-                    call.connection.name, kind.name, call.operation.name
+                    "`{}` is {} connection, which has no operation `{}`",
+                    call.connection.name,
+                    a_kind(kind.name),
+                    call.operation.name
                 ),
             )
             .with_label("unknown operation")
@@ -447,6 +507,16 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+/// "an `http`", "a `file`": a connector kind with its article, for messages.
+pub(super) fn a_kind(kind: &str) -> String {
+    let article = if kind.starts_with(['a', 'e', 'h', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} `{kind}`")
 }
 
 /// Checks a five-field cron expression: each field `*`, numbers, ranges, lists and steps within bounds.

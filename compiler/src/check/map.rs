@@ -25,10 +25,20 @@ impl Checker<'_> {
         let target = self.program.record(&signature.target);
         let mut assigned: Vec<(Vec<String>, Span)> = Vec::new();
         let mut fields = Vec::new();
+        // Target paths that were already reported as wrong but stand for a field; they
+        // count as assigned so that a typo is not also reported as a missing field.
+        let mut covered: Vec<(Vec<String>, Span)> = Vec::new();
         for assignment in &decl.assignments {
-            let field_ty = target
-                .as_ref()
-                .and_then(|record| self.target_field(assignment, record, &signature.target));
+            let field_ty = target.as_ref().and_then(|record| {
+                match self.target_field(assignment, record, &signature.target) {
+                    Ok(ty) => Some(ty),
+                    Err(Some(stands_for)) => {
+                        covered.push((stands_for, assignment.span));
+                        None
+                    }
+                    Err(None) => None,
+                }
+            });
             let ty = self.expr(&assignment.value, field_ty.as_ref(), &scope);
             let path: Vec<String> = assignment.target.iter().map(|id| id.name.clone()).collect();
             if let Some(want) = &field_ty {
@@ -45,6 +55,7 @@ impl Checker<'_> {
         }
         if let Some(record) = &target {
             let mut missing = Vec::new();
+            assigned.extend(covered);
             self.missing_fields(record, &[], &assigned, &mut missing);
             for (path, field) in missing {
                 self.missing_field(decl, &signature.target, &path, &field);
@@ -59,15 +70,17 @@ impl Checker<'_> {
         });
     }
 
-    /// The type of the target field an assignment sets, reporting unknown fields.
+    /// The type of the target field an assignment sets, reporting unknown fields. On
+    /// error, the path of the field the assignment most likely meant, if any.
     fn target_field(
         &mut self,
         assignment: &Assignment,
         record: &Rc<RecordType>,
         target: &Type,
-    ) -> Option<Type> {
+    ) -> Result<Type, Option<Vec<String>>> {
         let mut record = record.clone();
         let mut owner = target.clone();
+        let mut prefix: Vec<String> = Vec::new();
         let last = assignment.target.len().saturating_sub(1);
         for (i, segment) in assignment.target.iter().enumerate() {
             let loc = self.loc(segment.span);
@@ -79,8 +92,11 @@ impl Checker<'_> {
                     format!("`{owner}` has no field `{}`", segment.name),
                 )
                 .with_label("not a field of the target");
-                if let Some(best) = suggest(&segment.name, names.iter().copied()) {
+                let best = suggest(&segment.name, names.iter().copied());
+                if let Some(best) = best {
                     d = d.with_fix(format!("did you mean `{best}`?"), loc, best);
+                } else if names.is_empty() {
+                    d = d.with_note(format!("`{owner}` declares no fields"));
                 } else {
                     d = d.with_note(format!("`{owner}` has: {}", names.join(", ")));
                 }
@@ -88,10 +104,14 @@ impl Checker<'_> {
                     d = d.with_secondary(schema, format!("`{owner}` is declared here"));
                 }
                 self.report(d);
-                return None;
+                return Err(best.map(|best| {
+                    prefix.push(best.to_string());
+                    prefix
+                }));
             };
+            prefix.push(field.name.clone());
             if i == last {
-                return Some(field.ty);
+                return Ok(field.ty);
             }
             match self.program.record(&field.ty) {
                 Some(inner) => {
@@ -111,11 +131,11 @@ impl Checker<'_> {
                         .with_label("not a record")
                         .with_note(format!("assign the whole field: `{} = ...`", segment.name)),
                     );
-                    return None;
+                    return Err(Some(prefix));
                 }
             }
         }
-        None
+        Err(None)
     }
 
     fn duplicate_assignment(
@@ -128,13 +148,28 @@ impl Checker<'_> {
             .iter()
             .find(|(other, _)| other.starts_with(path) || path.starts_with(other));
         if let Some((other, first)) = overlap {
-            let message = if other == path {
-                format!("field `{}` is assigned twice", path.join("."))
+            let (message, note) = if other == path {
+                (
+                    format!("field `{}` is assigned twice", path.join(".")),
+                    "each target field is assigned exactly once; remove one of them".to_string(),
+                )
             } else {
-                format!(
-                    "`{}` and `{}` both set the same field",
-                    path.join("."),
-                    other.join(".")
+                let (whole, part) = if other.len() < path.len() {
+                    (other.as_slice(), path)
+                } else {
+                    (path, other.as_slice())
+                };
+                (
+                    format!(
+                        "`{}` and `{}` both set the same field",
+                        path.join("."),
+                        other.join(".")
+                    ),
+                    format!(
+                        "assign either the whole field `{}` or its fields such as `{}`, not both",
+                        whole.join("."),
+                        part.join(".")
+                    ),
                 )
             };
             self.report(
@@ -145,7 +180,7 @@ impl Checker<'_> {
                 )
                 .with_label("second assignment")
                 .with_secondary(self.loc(*first), "first assigned here")
-                .with_note("each target field is assigned exactly once; remove one of them"),
+                .with_note(note),
             );
         }
     }

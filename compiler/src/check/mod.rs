@@ -131,7 +131,7 @@ pub struct Checker<'a> {
     /// `after` triggers: the flow triggered, the flow it waits for, where.
     flow_triggers: Vec<(String, String, Loc)>,
     /// Environments checked: name, where the name is, where its closing brace is, connections bound.
-    bound: Vec<(String, Loc, Loc, Vec<String>)>,
+    bound: Vec<(String, Loc, Loc, std::collections::HashSet<String>)>,
     /// Source text holding credentials, hidden from every rendering.
     redactions: Vec<Loc>,
 }

@@ -148,6 +148,12 @@ impl Checker<'_> {
             .unwrap_or_default();
         let full = base.join(&path.value);
         if !full.is_file() {
+            // The path as the project names it (not absolute), so messages are the same on every machine.
+            let name = &self.db.get(self.file).name;
+            let shown = std::path::Path::new(name).parent().map_or_else(
+                || path.value.clone(),
+                |dir| dir.join(&path.value).display().to_string(),
+            );
             self.report(
                 Diagnostic::new(
                     Code::FixtureNotFound,
@@ -156,8 +162,7 @@ impl Checker<'_> {
                 )
                 .with_label("no such file")
                 .with_note(format!(
-                    "paths are relative to the folder of this .weft file; looked for {}",
-                    full.display()
+                    "paths are relative to the folder of `{name}`, so this is `{shown}`; create the file or fix the path"
                 )),
             );
         }

@@ -20,7 +20,7 @@ const MAX_SCHEMA_DEPTH: usize = 128;
 
 /// Most types an imported record may expand to once its `$ref`s are inlined; the checker walks
 /// expanded types, so a small file whose refs fan out must not become millions of fields.
-const MAX_EXPANDED_SIZE: usize = 200_000;
+const MAX_EXPANDED_SIZE: usize = 1_000_000;
 
 /// The JSON Schema type names, for "did you mean".
 const TYPE_NAMES: &[&str] = &[
@@ -306,7 +306,11 @@ impl<'a> Converter<'a> {
             node.get("nullable").map(|n| &n.kind),
             Some(NodeKind::Bool(true))
         ) || types.iter().any(|(name, _)| *name == "null");
-        let conv = if let Some(m) = node.member("anyOf").or_else(|| node.member("oneOf")) {
+        let alternatives = ["anyOf", "oneOf"]
+            .into_iter()
+            .filter_map(|key| node.member(key))
+            .find(|m| !only_constraints(&m.value));
+        let conv = if let Some(m) = alternatives {
             self.alternatives(m)
         } else if node.member("$ref").is_some() || node.member("allOf").is_some() {
             self.composite(node)
@@ -1001,6 +1005,36 @@ fn is_schema_keyword(key: &str) -> bool {
             | "$schema"
             | "$id"
     )
+}
+
+/// Keywords that say what type a value has, as opposed to constraining values of a type.
+const TYPE_KEYWORDS: &[&str] = &[
+    "type",
+    "properties",
+    "$ref",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "enum",
+    "const",
+    "items",
+    "prefixItems",
+    "nullable",
+];
+
+/// Whether `anyOf`/`oneOf` alternatives only constrain values, as in
+/// `"anyOf": [{"required": ["email"]}, {"required": ["phone"]}]`: they add nothing to the type.
+fn only_constraints(alternatives: &Node) -> bool {
+    alternatives.as_array().is_some_and(|items| {
+        !items.is_empty()
+            && items.iter().all(|item| {
+                item.as_object().is_some_and(|members| {
+                    !members
+                        .iter()
+                        .any(|m| TYPE_KEYWORDS.contains(&m.key.as_str()))
+                })
+            })
+    })
 }
 
 /// `{"type": "null"}`, `{"enum": [null]}` or `{"const": null}`.

@@ -2,6 +2,14 @@
 //! in `schema Order from "api.yaml#/components/schemas/Order"`.
 //!
 //! The imported file is added to the [`SourceDb`] so that fields and diagnostics point into it.
+//!
+//! Supported: `type` (one type, or one type and `"null"`), `properties`/`required`, `items`,
+//! string `format`s `date` and `date-time`, string `enum`/`const`, OpenAPI 3.0 `nullable`, local
+//! `$ref`s (inlined; each target converted once), `allOf` of object schemas (merged), and
+//! `anyOf`/`oneOf` that are `[X, null]` (optional X) or all string constants (an enum).
+//! Everything else that changes the shape of a value (other `anyOf`/`oneOf`, tuples, several
+//! types, refs to other files, recursion) is reported; pure constraints (`minLength`,
+//! `pattern`, `not`, ...) are ignored.
 
 mod document;
 mod json;

@@ -1,37 +1,90 @@
-//! Parser tests: trees for valid input, recovered trees and errors for broken input.
+//! Parser tests: recovery keeps every independent error, doc comments attach, and no
+//! input makes the parser panic.
+
+use proptest::prelude::*;
 
 use super::parse;
 use crate::source::FileId;
+use crate::syntax::{Item, SchemaBody};
 
-fn check(source: &str) -> String {
-    let (tree, diagnostics) = parse(source, FileId(0));
-    let mut out = format!("{tree:#?}\n");
-    for d in diagnostics {
-        out.push_str(&format!(
-            "{} {}..{}: {}\n",
-            d.code.as_str(),
-            d.primary.loc.span.start,
-            d.primary.loc.span.end,
-            d.message
-        ));
-    }
-    out
+fn codes(source: &str) -> Vec<(String, usize)> {
+    parse(source, FileId(0))
+        .1
+        .iter()
+        .map(|d| (d.code.as_str().to_string(), d.primary.loc.span.start))
+        .collect()
 }
 
 #[test]
-fn smoke() {
-    println!(
-        "{}",
-        check(include_str!("../../tests/fixtures/broken.weft"))
-            .lines()
-            .filter(|l| l.starts_with("W0"))
-            .collect::<Vec<_>>()
-            .join("\n")
+fn every_broken_line_is_reported_once_and_the_rest_is_kept() {
+    let source =
+        "schema A {\n  x: Int\n  y String\n  z: Int\n}\nconnection erp http\nschema B { a: Int }\n";
+    let (tree, diagnostics) = parse(source, FileId(0));
+    assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
+    let Some(Item::Schema(a)) = tree.items.first() else {
+        panic!("schema A lost: {tree:?}")
+    };
+    let SchemaBody::Fields(fields) = &a.body else {
+        panic!("schema A has no fields")
+    };
+    let names: Vec<&str> = fields.iter().map(|f| f.name.name.as_str()).collect();
+    assert_eq!(names, ["x", "z"]);
+    assert!(matches!(tree.items.last(), Some(Item::Schema(b)) if b.name.name == "B"));
+}
+
+#[test]
+fn doc_comments_attach_to_the_next_declaration_or_field() {
+    let source = "/// A customer.\n/// From the ERP.\nschema C {\n  // not a doc\n  /// The id.\n  id: Int\n  name: String\n}\n";
+    let (tree, diagnostics) = parse(source, FileId(0));
+    assert!(diagnostics.is_empty());
+    let Some(Item::Schema(c)) = tree.items.first() else {
+        panic!("no schema")
+    };
+    assert_eq!(c.doc.as_deref(), Some("A customer.\nFrom the ERP."));
+    let SchemaBody::Fields(fields) = &c.body else {
+        panic!("no fields")
+    };
+    assert_eq!(fields[0].doc.as_deref(), Some("The id."));
+    assert_eq!(fields[1].doc, None);
+    assert_eq!(tree.comments.len(), 4);
+}
+
+#[test]
+fn deep_nesting_is_refused_without_recursion() {
+    let source = format!(
+        "map m(c: A) -> B {{ x = {}1{} }}",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
     );
-    let src = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/smoke.weft"
-    ))
-    .unwrap_or_default();
-    println!("{}", check(&src));
+    let found = codes(&source);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "W0006");
+    assert!(found[0].1 > 23 && found[0].1 < 23 + 2 * super::MAX_NESTING);
+}
+
+#[test]
+fn interpolation_errors_point_inside_the_string() {
+    let source = "map m(c: A) -> B { x = \"a ${c.} b\" }";
+    let found = codes(source);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "W0008");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn never_panics_on_arbitrary_text(source in "\\PC{0,400}") {
+        let _ = parse(&source, FileId(0));
+    }
+
+    #[test]
+    fn never_panics_on_token_soup(words in prop::collection::vec(prop::sample::select(vec![
+        "schema", "map", "flow", "{", "}", "(", ")", "[", "]", ":", "=", "->", "=>", "?", "??", ".", ",",
+        "\"s ${x}\"", "\"", "1", "2.5", "15m", "5%", "if", "then", "else", "x", "Int", "// c\n", "\n", "enum",
+        "environment", "secret", "test", "promotion", "rollback", "when", "error_rate", ">", "$", "`q`",
+    ]), 0..120)) {
+        let source = words.join(" ");
+        let _ = parse(&source, FileId(0));
+    }
 }
