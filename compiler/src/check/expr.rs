@@ -285,8 +285,9 @@ impl Checker<'_> {
                     )
                     .with_label("field of a list")
                     .with_note(format!(
-                        "to take the field of every item write `map(list, x => x.{})`",
-                        field.name
+                        "to take the field of every item write `map({list}, x => x.{field})`; for the first item, `first({list})` (which is optional)",
+                        list = path_of(base).unwrap_or_else(|| "list".into()),
+                        field = field.name
                     )),
                 );
                 Type::Error
