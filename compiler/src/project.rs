@@ -103,7 +103,7 @@ pub fn load(path: &Path, db: &mut SourceDb) -> Result<Project, LoadError> {
     };
     let file = db.add(MANIFEST, &manifest_path, text.clone());
     let manifest = parse_manifest(&text, file).map_err(|d| LoadError {
-        diagnostics: vec![d],
+        diagnostics: vec![*d],
     })?;
     let mut sources = Vec::new();
     let mut diagnostics = Vec::new();
@@ -139,12 +139,12 @@ pub fn load(path: &Path, db: &mut SourceDb) -> Result<Project, LoadError> {
 }
 
 /// Parses and validates the text of a `weft.toml`.
-pub fn parse_manifest(text: &str, file: FileId) -> Result<Manifest, Diagnostic> {
+pub fn parse_manifest(text: &str, file: FileId) -> Result<Manifest, Box<Diagnostic>> {
     let raw: RawManifest = toml::from_str(text).map_err(|error| {
         let span = error.span().map_or(FILE_START, |r| Span::new(r.start, r.end));
-        Diagnostic::new(Code::MalformedManifest, Loc::new(file, span), format!("{MANIFEST} is malformed: {}", error.message()))
+        Box::new(Diagnostic::new(Code::MalformedManifest, Loc::new(file, span), format!("{MANIFEST} is malformed: {}", error.message()))
             .with_label("here")
-            .with_note("the manifest has a [project] table with name, version and sources, and an optional [groups] table")
+            .with_note("the manifest has a [project] table with name, version and sources, and an optional [groups] table"))
     })?;
     let version_ok = raw.project.version.split('.').count() == 3
         && raw
@@ -158,13 +158,15 @@ pub fn parse_manifest(text: &str, file: FileId) -> Result<Manifest, Diagnostic> 
             .map_or(FILE_START, |i| {
                 Span::new(i, i + raw.project.version.len() + 2)
             });
-        return Err(Diagnostic::new(
-            Code::MalformedManifest,
-            Loc::new(file, at),
-            format!("version `{}` is not MAJOR.MINOR.PATCH", raw.project.version),
-        )
-        .with_label("not a version")
-        .with_note("artifacts are versioned by this number, e.g. \"1.4.0\""));
+        return Err(Box::new(
+            Diagnostic::new(
+                Code::MalformedManifest,
+                Loc::new(file, at),
+                format!("version `{}` is not MAJOR.MINOR.PATCH", raw.project.version),
+            )
+            .with_label("not a version")
+            .with_note("artifacts are versioned by this number, e.g. \"1.4.0\""),
+        ));
     }
     Ok(Manifest {
         name: raw.project.name,

@@ -737,7 +737,7 @@ fn value<'t, 's: 't, I: Tokens<'t, 's>>() -> impl Parser<'t, I, Value, Extra<'t,
             Token::Decimal(t) => t.to_string(),
         };
         let negative = tok(Token::Minus)
-            .ignore_then(number.clone())
+            .ignore_then(number)
             .map(|n| format!("-{n}"));
         let key = name().or(string().map(|s| Ident {
             name: s.value,
