@@ -133,28 +133,38 @@ pub fn check_files(files: &[(String, PathBuf, String)], manifest: Option<&Manife
     analyse(db, ids, &groups, Vec::new())
 }
 
-/// Parses files on all cores; files are independent until name resolution.
+/// Parses files on all cores; files are independent until name resolution. Workers
+/// take the next unparsed file, so one large file does not leave a core idle.
 fn parse_all(db: &SourceDb, ids: &[FileId]) -> Vec<(FileId, syntax::File, Vec<Diagnostic>)> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(ids.len().max(1));
+        .min(ids.len());
     if workers <= 1 {
         return ids.iter().map(|&id| parse_one(db, id)).collect();
     }
-    let chunk = ids.len().div_ceil(workers);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = ids
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || part.iter().map(|&id| parse_one(db, id)).collect::<Vec<_>>())
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut parsed: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some(&id) =
+                        ids.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        done.push(parse_one(db, id));
+                    }
+                    done
+                })
             })
             .collect();
-        // A worker can only fail by panicking, which parse never does on any input; its files would then be missing.
+        // A worker can only fail by panicking, which parse never does on any input.
         handles
             .into_iter()
             .flat_map(|h| h.join().unwrap_or_default())
             .collect()
-    })
+    });
+    parsed.sort_by_key(|(id, _, _)| *id);
+    parsed
 }
 
 fn parse_one(db: &SourceDb, id: FileId) -> (FileId, syntax::File, Vec<Diagnostic>) {

@@ -13,8 +13,22 @@ pub const JSON_FORMAT_VERSION: u32 = 1;
 /// Renders diagnostics as ariadne reports, one after another.
 pub fn text(db: &SourceDb, diagnostics: &[Diagnostic], color: bool) -> String {
     let mut out = Vec::new();
-    let cache = ariadne::sources(db.iter().map(|(_, f)| (f.name.clone(), f.text.clone())));
-    let mut cache = cache;
+    if diagnostics.is_empty() {
+        return String::new();
+    }
+    let mut shown: Vec<_> = diagnostics
+        .iter()
+        .flat_map(|d| {
+            std::iter::once(d.primary.loc.file).chain(d.secondary.iter().map(|l| l.loc.file))
+        })
+        .collect();
+    shown.sort();
+    shown.dedup();
+    let mut cache = ariadne::sources(
+        shown
+            .into_iter()
+            .map(|id| (db.get(id).name.clone(), db.get(id).text.clone())),
+    );
     for d in diagnostics {
         let kind = match d.severity {
             Severity::Error => ReportKind::Error,

@@ -71,13 +71,14 @@ impl Checker<'_> {
                     )
                     .with_label("gate for an environment outside the chain")
                     .with_note(format!(
-                        "the chain is {}",
+                        "the chain is {}; add `{}` to it, or remove this rule",
                         first
                             .chain
                             .iter()
                             .map(|e| e.name.as_str())
                             .collect::<Vec<_>>()
-                            .join(" -> ")
+                            .join(" -> "),
+                        rule.environment.name
                     )),
                 );
             }
@@ -161,7 +162,10 @@ impl Checker<'_> {
                     self.loc(decl.threshold.span),
                     format!("an error rate of {threshold}% can never be crossed"),
                 )
-                .with_label("expected more than 0% and at most 100%"),
+                .with_label("expected more than 0% and at most 100%")
+                .with_note(
+                    "roll back when a share of runs fails, e.g. `when error_rate > 5% over 1h`",
+                ),
             );
         }
         if decl.window.millis == 0 {

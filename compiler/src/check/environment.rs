@@ -179,7 +179,10 @@ impl Checker<'_> {
                         ConfigValueKind::Duration(_) | ConfigValueKind::Error
                     ) =>
                 {
-                    self.option_type(&arg.value, "a duration such as `30s`")
+                    self.option_type(
+                        &arg.value,
+                        &format!("`{}` is a duration such as `30s`", name.name),
+                    )
                 }
                 "rate_limit" | "pool_size"
                     if !matches!(
@@ -187,7 +190,10 @@ impl Checker<'_> {
                         ConfigValueKind::Int(_) | ConfigValueKind::Error
                     ) =>
                 {
-                    self.option_type(&arg.value, "a whole number")
+                    self.option_type(
+                        &arg.value,
+                        &format!("`{}` is a whole number such as `10`", name.name),
+                    )
                 }
                 _ => self.no_literal_credentials(&arg.value, &secret_name),
             }
@@ -196,12 +202,8 @@ impl Checker<'_> {
 
     fn option_type(&mut self, value: &ConfigValue, want: &str) {
         self.report(
-            Diagnostic::new(
-                Code::TypeMismatch,
-                self.loc(value.span),
-                format!("expected {want}"),
-            )
-            .with_label("wrong kind of value"),
+            Diagnostic::new(Code::TypeMismatch, self.loc(value.span), want.to_string())
+                .with_label("wrong kind of value"),
         );
     }
 
@@ -266,7 +268,7 @@ impl Checker<'_> {
             } else if !matches!(value.kind, ConfigValueKind::Error) {
                 self.option_type(
                     value,
-                    "an auth scheme: bearer(...), basic(...), api_key(...) or oauth2(...)",
+                    "`auth` is an auth scheme: bearer(...), basic(...), api_key(...) or oauth2(...)",
                 );
             }
             return;

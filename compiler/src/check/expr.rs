@@ -126,6 +126,25 @@ impl Checker<'_> {
             ExprKind::Null => Type::Null,
             ExprKind::Var(id) => match scope.narrowed(&id.name).or_else(|| scope.var(&id.name)) {
                 Some(ty) => ty.clone(),
+                None if crate::builtins::lookup(&id.name).is_some()
+                    || self.program.maps.contains_key(&id.name) =>
+                {
+                    let what = if self.program.maps.contains_key(&id.name) {
+                        "a map"
+                    } else {
+                        "a built-in function"
+                    };
+                    self.report(
+                        Diagnostic::new(
+                            Code::UnknownVariable,
+                            loc,
+                            format!("`{}` is {what}, not a variable", id.name),
+                        )
+                        .with_label("used as a value")
+                        .with_note(format!("call it with its arguments: `{}(...)`", id.name)),
+                    );
+                    Type::Error
+                }
                 None => {
                     let mut d = Diagnostic::new(
                         Code::UnknownVariable,

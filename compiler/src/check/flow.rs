@@ -6,7 +6,9 @@ use petgraph::graphmap::DiGraphMap;
 use crate::connectors::Role;
 use crate::diagnostic::{suggest, Code, Diagnostic};
 use crate::source::Loc;
-use crate::syntax::{ErrorPolicy, FlowDecl, OpCall, StepKind, Trigger, TypeExprKind};
+use crate::syntax::{
+    ErrorPolicy, ExprKind, FlowDecl, OpCall, StepKind, StrPart, Trigger, TypeExprKind,
+};
 use crate::types::Type;
 
 use super::expr::Scope;
@@ -232,8 +234,15 @@ impl Checker<'_> {
                 StepKind::Error => {}
             }
         }
-        if trigger_at.is_none() || !has_read {
-            let (missing, note) = match (trigger_at.is_some(), has_read) {
+        // A trigger or read line that did not parse is reported already as a syntax error.
+        let broken = |word: &str| {
+            decl.steps.iter().any(|s| matches!(s.kind, StepKind::Error))
+                || self.has_line_starting(decl.span, word, &[' ', '\t'])
+        };
+        let has_trigger = trigger_at.is_some() || broken("trigger");
+        let has_read = has_read || broken("read");
+        if !has_trigger || !has_read {
+            let (missing, note) = match (has_trigger, has_read) {
                 (false, false) => ("neither a trigger nor a read step", "start it with `trigger every 15m` (or cron, webhook, manual, after), then `read conn.op(...) as Type`"),
                 (false, true) => ("no trigger", "start it with `trigger every 15m`, `cron \"...\"`, `webhook \"/path\"`, `manual` or `after other_flow`"),
                 _ => ("no read step", "add `read conn.op(...) as Type` after the trigger: it fetches the records the other steps work on"),
@@ -334,7 +343,8 @@ impl Checker<'_> {
                         self.loc(backoff.span),
                         "backoff must be longer than zero",
                     )
-                    .with_label("zero backoff"),
+                    .with_label("zero backoff")
+                    .with_note("wait before retrying, e.g. `backoff 30s`; the wait doubles after each retry"),
                 );
             }
         }
@@ -359,6 +369,9 @@ impl Checker<'_> {
     /// Checks `conn.op(args)` against the connection's kind; records the use.
     pub(super) fn op_call(&mut self, decl: &FlowDecl, call: &OpCall, role: Role, step: &str) {
         for arg in &call.args {
+            if self.interpolated_argument(arg) {
+                continue;
+            }
             let ty = self.expr(arg, Some(&Type::String), &Scope::default());
             self.expect_type(arg, &ty, &Type::String, "operation arguments are strings");
         }
@@ -382,6 +395,43 @@ impl Checker<'_> {
             self.loc(call.connection.span),
         ));
         self.operation(call, &connection, Some((role, step)));
+    }
+
+    /// Reports `${...}` in an operation argument, which is plain text with run-time
+    /// placeholders such as `{last_run}`; true when it did.
+    fn interpolated_argument(&mut self, arg: &crate::syntax::Expr) -> bool {
+        let ExprKind::Str(parts) = &arg.kind else {
+            return false;
+        };
+        let text = &self.db.get(self.file).text;
+        let mut found = false;
+        for part in parts {
+            let StrPart::Interpolation(inner) = part else {
+                continue;
+            };
+            found = true;
+            let start = text
+                .get(..inner.span.start)
+                .and_then(|t| t.rfind("${"))
+                .unwrap_or(inner.span.start);
+            let end = text
+                .get(inner.span.end..)
+                .and_then(|t| t.find('}'))
+                .map_or(inner.span.end, |i| inner.span.end + i + 1);
+            let at = self.loc(crate::source::Span::new(start, end));
+            let placeholder = text.get(start + 1..end).unwrap_or("{...}").to_string();
+            self.report(
+                Diagnostic::new(
+                    Code::InvalidInterpolation,
+                    at,
+                    "operation arguments are plain text, so `${...}` is not allowed here",
+                )
+                .with_label("interpolation in an operation argument")
+                .with_note("paths may hold run-time placeholders without `$`: `{last_run}`, or `{field}` of the record being sent")
+                .with_fix(format!("write the placeholder `{placeholder}`"), at, placeholder),
+            );
+        }
+        found
     }
 
     /// Checks the operation and its argument count (and its role in a flow, when given).
@@ -426,7 +476,7 @@ impl Checker<'_> {
             if !fits {
                 self.report(
                     Diagnostic::new(Code::UnknownOperation, loc, format!("`{}.{}` cannot be used in a `{step}` step", kind.name, op.name))
-                        .with_label(format!("{}", op.doc))
+                        .with_label(op.doc)
                         .with_note(match role {
                             Role::Source => "read with an operation that produces records, such as http get, file read or postgres query",
                             _ => "write with an operation that consumes records, such as http post, file write or postgres insert",
@@ -449,7 +499,17 @@ impl Checker<'_> {
                         call.args.len()
                     ),
                 )
-                .with_label("wrong number of arguments"),
+                .with_label("wrong number of arguments")
+                .with_note(format!(
+                    "write it as `{}.{}({})`",
+                    call.connection.name,
+                    op.name,
+                    op.params
+                        .iter()
+                        .map(|p| format!("\"{p}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
             );
         }
     }

@@ -58,6 +58,14 @@ impl Checker<'_> {
             assigned.extend(covered);
             self.missing_fields(record, &[], &assigned, &mut missing);
             for (path, field) in missing {
+                // An assignment line for it (or for a record holding it) that did not
+                // parse is reported already.
+                let segments: Vec<&str> = path.split('.').collect();
+                let broken = (1..=segments.len())
+                    .any(|n| self.has_line_starting(decl.span, &segments[..n].join("."), &['=']));
+                if broken {
+                    continue;
+                }
                 self.missing_field(decl, &signature.target, &path, &field);
             }
         }

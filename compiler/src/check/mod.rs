@@ -191,6 +191,20 @@ impl Checker<'_> {
         }
     }
 
+    /// Whether a line of the source in `span` starts with `word` followed by one of
+    /// `next`, possibly after spaces (or ends after it). The parser drops lines it cannot read (and reports
+    /// them); this tells the checker that such a line was meant to provide something, so
+    /// that it does not also report it as missing.
+    fn has_line_starting(&self, span: Span, word: &str, next: &[char]) -> bool {
+        self.text(span).lines().any(|line| {
+            line.trim_start().strip_prefix(word).is_some_and(|rest| {
+                rest.trim().is_empty()
+                    || rest.starts_with(next)
+                    || rest.trim_start().starts_with(next)
+            })
+        })
+    }
+
     /// Text of the source at a span, for messages.
     fn text(&self, span: Span) -> &str {
         self.db

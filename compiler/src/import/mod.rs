@@ -61,7 +61,7 @@ pub fn import_schema(
     let path = normalize(&base_dir.join(file_part));
     let file = match db.find(&path) {
         Some(file) => file,
-        None => match load(db, site, &path, base_dir, reference, file_part) {
+        None => match load(db, site, &path, reference, file_part) {
             Ok(file) => file,
             Err(d) => {
                 diags.push(*d);
@@ -185,7 +185,6 @@ fn load(
     db: &mut SourceDb,
     site: Loc,
     path: &Path,
-    base_dir: &Path,
     reference: &str,
     file_part: &str,
 ) -> Result<FileId, Box<Diagnostic>> {
@@ -196,20 +195,14 @@ fn load(
             let mut d = Diagnostic::new(
                 Code::ImportUnreadable,
                 site,
-                format!(
-                    "cannot read the schema file `{}`: {problem}",
-                    path.display()
-                ),
+                format!("cannot read the schema file `{name}`: {problem}"),
             )
             .with_label(if missing {
                 "file not found"
             } else {
                 "cannot be read"
             })
-            .with_note(format!(
-                "the path is relative to the folder of this .weft file, `{}`",
-                base_dir.display()
-            ));
+            .with_note("the path is relative to the folder of this .weft file");
             if missing {
                 if let Some(better) = similar_file(path) {
                     let corrected = match file_part.rsplit_once('/') {

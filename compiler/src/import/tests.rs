@@ -337,9 +337,9 @@ fn missing_file() {
         "nowhere/missing.json",
         r##"
         no record
-        W0300 error @main.weft:1:15: cannot read the schema file `$DIR/nowhere/missing.json`: the file does not exist
+        W0300 error @main.weft:1:15: cannot read the schema file `nowhere/missing.json`: the file does not exist
           label: file not found
-          note: the path is relative to the folder of this .weft file, `$DIR`
+          note: the path is relative to the folder of this .weft file
     "##,
     );
 }
@@ -350,9 +350,9 @@ fn missing_file_with_similar_name() {
         "customer.draft7.json",
         r##"
         no record
-        W0300 error @main.weft:1:15: cannot read the schema file `$DIR/customer.draft7.json`: the file does not exist
+        W0300 error @main.weft:1:15: cannot read the schema file `customer.draft7.json`: the file does not exist
           label: file not found
-          note: the path is relative to the folder of this .weft file, `$DIR`
+          note: the path is relative to the folder of this .weft file
           note: did you mean `customer.draft07.json`?
           fix @main.weft:1:15: use `customer.draft07.json` => "customer.draft07.json"
     "##,

@@ -22,6 +22,8 @@ pub(super) struct State {
     pub side: Side,
     /// Byte offsets of the tokens that are first on their line, ascending.
     pub line_starts: Vec<usize>,
+    /// Byte offsets of declaration keywords at column 0, ascending.
+    pub declaration_starts: Vec<usize>,
 }
 
 pub(super) type Extra<'t, 's> = extra::Full<Rich<'t, Token<'s>>, SimpleState<State>, ()>;
@@ -37,6 +39,14 @@ impl<'t, 's: 't, T: ValueInput<'t, Token = Token<'s>, Span = SimpleSpan>> Tokens
 pub const RESERVED: &[&str] = &[
     "if", "then", "else", "true", "false", "null", "and", "or", "not",
 ];
+
+/// Whether `word` is in [`RESERVED`]; a `match` because it runs on every name parsed.
+fn is_reserved(word: &str) -> bool {
+    matches!(
+        word,
+        "if" | "then" | "else" | "true" | "false" | "null" | "and" | "or" | "not"
+    )
+}
 
 /// The word keywords that start a declaration.
 pub const ITEM_KEYWORDS: &[&str] = &[
@@ -86,7 +96,7 @@ fn name<'t, 's: 't, I: Tokens<'t, 's>>() -> impl Parser<'t, I, Ident, Extra<'t, 
 /// A name that may stand for a value in an expression (not a reserved word).
 fn value_name<'t, 's: 't, I: Tokens<'t, 's>>() -> impl Parser<'t, I, Ident, Extra<'t, 's>> + Clone {
     select! {
-        Token::Ident(s) = e if !RESERVED.contains(&s) => Ident { name: s.to_string(), span: span(e.span()) },
+        Token::Ident(s) = e if !is_reserved(s) => Ident { name: s.to_string(), span: span(e.span()) },
         Token::QuotedIdent(s) = e => Ident { name: s.to_string(), span: span(e.span()) },
     }
     .labelled("a name")
@@ -187,10 +197,16 @@ fn percent<'t, 's: 't, I: Tokens<'t, 's>>() -> impl Parser<'t, I, Percent, Extra
 /// Skips one token, or a whole bracketed group, for recovery.
 fn token_tree<'t, 's: 't, I: Tokens<'t, 's>>() -> impl Parser<'t, I, (), Extra<'t, 's>> + Clone {
     recursive(|tree| {
+        // An unclosed group ends where the next declaration starts at column 0.
+        let inner = next_declaration().not().ignore_then(tree);
         let group = |open: Token<'static>, close: Token<'static>| {
-            tree.clone()
-                .repeated()
-                .delimited_by(just(open), just(close).ignored().or(end()))
+            inner.clone().repeated().delimited_by(
+                just(open),
+                just(close)
+                    .ignored()
+                    .or(end())
+                    .or(next_declaration().ignored()),
+            )
         };
         choice((
             group(Token::LBrace, Token::RBrace),
@@ -206,11 +222,15 @@ fn block<'t, 's: 't, I: Tokens<'t, 's>, O: 't>(
     member: impl Parser<'t, I, O, Extra<'t, 's>> + Clone + 't,
 ) -> impl Parser<'t, I, Vec<O>, Extra<'t, 's>> + Clone {
     let separator = one_of([Token::Comma, Token::Semi]).ignored();
-    let member = member
-        .map(Some)
-        .then_ignore(separator.repeated())
-        .recover_with(via_parser(rest_of_line()));
-    let leftover = token_tree()
+    let member = next_declaration().not().ignore_then(
+        member
+            .map(Some)
+            .then_ignore(separator.repeated())
+            .recover_with(via_parser(rest_of_line())),
+    );
+    let leftover = next_declaration()
+        .not()
+        .ignore_then(token_tree())
         .repeated()
         .at_least(1)
         .validate(|(), e, emitter| {
@@ -224,7 +244,43 @@ fn block<'t, 's: 't, I: Tokens<'t, 's>, O: 't>(
         .collect::<Vec<Option<O>>>()
         .map(|members| members.into_iter().flatten().collect())
         .then_ignore(leftover.or_not())
-        .delimited_by(tok(Token::LBrace), tok(Token::RBrace))
+        .delimited_by(tok(Token::LBrace), tok(Token::RBrace).or(unclosed()))
+}
+
+/// Succeeds, consuming nothing, at a declaration keyword that starts a line at column 0,
+/// giving its span. A block still open there is missing its `}`: the declaration is
+/// not swallowed.
+fn next_declaration<'t, 's: 't, I: Tokens<'t, 's>>(
+) -> impl Parser<'t, I, SimpleSpan, Extra<'t, 's>> + Clone {
+    any()
+        .try_map_with(
+            |token, e: &mut chumsky::input::MapExtra<'t, '_, I, Extra<'t, 's>>| {
+                let at: SimpleSpan = e.span();
+                if e.state()
+                    .0
+                    .declaration_starts
+                    .binary_search(&at.start)
+                    .is_ok()
+                {
+                    Ok(at)
+                } else {
+                    Err(silent(token, at))
+                }
+            },
+        )
+        .rewind()
+}
+
+/// The end of a block whose `}` is missing: reported, then parsing goes on.
+fn unclosed<'t, 's: 't, I: Tokens<'t, 's>>() -> impl Parser<'t, I, (), Extra<'t, 's>> + Clone {
+    next_declaration()
+        .or(end().map_with(|(), e| e.span()))
+        .validate(|at, _, emitter| {
+            emitter.emit(Rich::custom(
+                at,
+                "a `{` above is never closed; add `}` before this declaration",
+            ))
+        })
 }
 
 /// A type: `String`, `Customer`, `{ a: T }`, `[T]`, `T?`, `enum { a, b }`.
@@ -1024,19 +1080,33 @@ pub(super) fn file<'t, 's: 't, I: Tokens<'t, 's>>() -> impl Parser<'t, I, Vec<It
         .then_ignore(end())
 }
 
+/// The error of a lookahead that only steers recovery: it expects nothing, so merged
+/// with the real error at the same place it adds nothing to the message.
+fn silent<'t, 's>(token: Token<'s>, at: SimpleSpan) -> Rich<'t, Token<'s>> {
+    <Rich<'t, Token<'s>> as chumsky::label::LabelError<
+        't,
+        &'t [Token<'s>],
+        chumsky::error::RichPattern<'t, Token<'s>>,
+    >>::expected_found(
+        std::iter::empty(),
+        Some(chumsky::util::MaybeRef::Val(token)),
+        at,
+    )
+}
+
 /// Succeeds, consuming nothing, when the next token is the first on its line.
 fn at_line_start<'t, 's: 't, I: Tokens<'t, 's>>(
     want: bool,
 ) -> impl Parser<'t, I, (), Extra<'t, 's>> + Clone {
     any()
         .try_map_with(
-            move |_, e: &mut chumsky::input::MapExtra<'t, '_, I, Extra<'t, 's>>| {
+            move |token, e: &mut chumsky::input::MapExtra<'t, '_, I, Extra<'t, 's>>| {
                 let at: SimpleSpan = e.span();
                 let starts = e.state().0.line_starts.binary_search(&at.start).is_ok();
                 if starts == want {
                     Ok(())
                 } else {
-                    Err(Rich::custom(at, "line boundary"))
+                    Err(silent(token, at))
                 }
             },
         )

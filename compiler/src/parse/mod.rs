@@ -36,6 +36,11 @@ pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
                 .is_some_and(|gap| gap.contains('\n'))
         {
             state.line_starts.push(span.start);
+            let column_zero =
+                span.start == 0 || text.as_bytes().get(span.start - 1) == Some(&b'\n');
+            if column_zero && matches!(token, Token::Ident(word) if ITEM_KEYWORDS.contains(&word)) {
+                state.declaration_starts.push(span.start);
+            }
         }
         previous_end = span.end;
         match token {
@@ -92,13 +97,9 @@ pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
         .into_output_errors();
 
     let mut syntax: Vec<Diagnostic> = errors.iter().map(|e| syntax_error(e, file)).collect();
-    syntax.extend(
-        state
-            .0
-            .side
-            .into_iter()
-            .map(|(code, span, message)| Diagnostic::new(code, Loc::new(file, span), message)),
-    );
+    syntax.extend(state.0.side.into_iter().map(|(code, span, message)| {
+        Diagnostic::new(code, Loc::new(file, span), message).with_label(side_label(code))
+    }));
     syntax.sort_by_key(|d| (d.primary.loc.span.start, d.code));
     syntax.dedup_by(|a, b| a.primary.loc == b.primary.loc && a.code == b.code);
     if syntax.len() > MAX_SYNTAX_ERRORS {
@@ -170,13 +171,24 @@ fn parse_interpolation(source: &str, offset: usize, side: &mut grammar::Side) ->
         side.push((
             Code::InvalidInterpolation,
             Span::new(error.span().start, error.span().end),
-            error_message(error),
+            error_message(error).replace("the file ends here", "the interpolation ends here"),
         ));
     }
     expr.unwrap_or(Expr {
         kind: ExprKind::Error,
         span: whole,
     })
+}
+
+/// The label under a side diagnostic of the parser.
+fn side_label(code: Code) -> &'static str {
+    match code {
+        Code::InvalidNumber => "out of range",
+        Code::InvalidEscape => "not an escape Weft knows",
+        Code::InvalidInterpolation => "in this interpolation",
+        Code::TooDeep => "nested too deeply",
+        _ => "here",
+    }
 }
 
 fn comment(body: &str, span: Span) -> Comment {
@@ -212,9 +224,10 @@ fn too_deep(tokens: &[(Token<'_>, SimpleSpan)]) -> Option<Span> {
 
 fn syntax_error(error: &Rich<'_, Token<'_>>, file: FileId) -> Diagnostic {
     let span = Span::new(error.span().start, error.span().end);
-    let label = match error.found() {
-        Some(found) => format!("unexpected {found}"),
-        None => "the file ends here".to_string(),
+    let label = match (error.reason(), error.found()) {
+        (chumsky::error::RichReason::Custom(_), _) => "here".to_string(),
+        (_, Some(found)) => format!("found {found}"),
+        (_, None) => "the file ends here".to_string(),
     };
     let mut diagnostic = Diagnostic::new(
         Code::SyntaxError,

@@ -88,3 +88,37 @@ proptest! {
         let _ = parse(&source, FileId(0));
     }
 }
+
+#[test]
+fn an_unclosed_block_ends_at_the_next_declaration() {
+    let source = "schema A {\n  x: Int\n\nschema B { x: Int }\nflow f {\n  trigger manual\nconnection erp: http\n";
+    let (tree, diagnostics) = parse(source, FileId(0));
+    let names: Vec<String> = tree
+        .items
+        .iter()
+        .map(|item| match item {
+            Item::Schema(d) => d.name.name.clone(),
+            Item::Flow(d) => d.name.name.clone(),
+            Item::Connection(d) => d.name.name.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(names, ["A", "B", "f", "erp"]);
+    let messages: Vec<(usize, &str)> = diagnostics
+        .iter()
+        .map(|d| (d.primary.loc.span.start, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            (
+                21,
+                "a `{` above is never closed; add `}` before this declaration"
+            ),
+            (
+                67,
+                "a `{` above is never closed; add `}` before this declaration"
+            )
+        ]
+    );
+}
