@@ -389,7 +389,19 @@ pub(super) fn expr<'t, 's: 't, I: Tokens<'t, 's>>(
                 }
             });
 
-        let call_or_var = value_name()
+        // A name that starts a new line as `Field =` begins the next assignment, never
+        // the operand of an operator left dangling at the end of the line before.
+        let next_assignment = at_line_start(true)
+            .ignore_then(
+                name()
+                    .separated_by(tok(Token::Dot))
+                    .at_least(1)
+                    .then(tok(Token::Assign)),
+            )
+            .rewind();
+        let call_or_var = next_assignment
+            .not()
+            .ignore_then(value_name())
             .then(args.or_not())
             .map_with(|(id, args), e| Expr {
                 kind: match args {

@@ -33,6 +33,23 @@ fn every_broken_line_is_reported_once_and_the_rest_is_kept() {
 }
 
 #[test]
+fn an_operator_at_the_end_of_a_line_does_not_swallow_the_next_assignment() {
+    let source = "map m(c: A) -> B {\n  Name = c.first +\n  Email = c.email\n}\n";
+    let (tree, diagnostics) = parse(source, FileId(0));
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0].primary.loc.span.start, 40);
+    let Some(Item::Map(map)) = tree.items.first() else {
+        panic!("map lost")
+    };
+    let targets: Vec<&str> = map
+        .assignments
+        .iter()
+        .map(|a| a.target[0].name.as_str())
+        .collect();
+    assert_eq!(targets, ["Name", "Email"]);
+}
+
+#[test]
 fn doc_comments_attach_to_the_next_declaration_or_field() {
     let source = "/// A customer.\n/// From the ERP.\nschema C {\n  // not a doc\n  /// The id.\n  id: Int\n  name: String\n}\n";
     let (tree, diagnostics) = parse(source, FileId(0));
