@@ -334,3 +334,30 @@ fn the_readme_tour_checks_clean() {
     let output = weft(&["check"], dir.path());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
+
+#[test]
+fn build_writes_a_verifiable_artifact_and_refuses_broken_projects() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    copy_dir(&repo().join("examples/order-to-cash"), dir.path());
+    let output = weft(&["build"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let path = dir.path().join("dist/order-to-cash-2.1.3.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let artifact: weft_runtime::artifact::Artifact =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(artifact.verify().is_ok());
+    assert!(stdout(&output).contains(&artifact.digest));
+    assert_eq!(
+        artifact.build.git_commit, None,
+        "a temporary folder is no git checkout"
+    );
+
+    let broken = project(&[
+        ("weft.toml", MANIFEST),
+        ("src/a.weft", b"schema A { x: Strin }\n"),
+    ]);
+    let output = weft(&["build"], broken.path());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("nothing was built"));
+    assert!(!broken.path().join("dist").exists());
+}

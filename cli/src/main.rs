@@ -4,6 +4,7 @@
 //! and I/O errors (no `weft.toml`, unreadable files, bad arguments).
 #![deny(unsafe_code)]
 
+mod build;
 mod check;
 
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ struct Cli {
 enum Command {
     /// Parse and type-check a project: schemas, maps, flows, environments, tests, policies.
     Check(check::Args),
+    /// Check and lower a project into a versioned, content-addressed artifact under dist/.
+    Build(build::Args),
 }
 
 /// Output format of diagnostics.
@@ -60,5 +63,6 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Build(args) => build::run(&args),
     }
 }

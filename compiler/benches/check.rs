@@ -4,8 +4,9 @@
 //! cargo bench -p weft-compiler --bench check -- 100000        # one size
 //! cargo bench -p weft-compiler --bench check -- 100000 --keep /tmp/p   # also keep the project
 //!
-//! Reports the median of several runs for parsing alone (lex + parse of every file)
-//! and for the full check (read files, parse, resolve, type-check), in ms and lines/s.
+//! Reports the median of several runs for parsing alone (lex + parse of every file),
+//! for the full check (read files, parse, resolve, type-check), in ms and lines/s, and
+//! for a build (check, lower, digest, serialise the artifact).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use weft_compiler::analysis::check_project;
 use weft_compiler::parse::parse;
 use weft_compiler::source::FileId;
+use weft_compiler::{emit, lower};
 
 /// Lines per generated module (one file of schemas, maps, flows and tests).
 fn module(i: usize) -> String {
@@ -173,15 +175,39 @@ fn measure(lines: usize, keep: Option<&PathBuf>) {
             start.elapsed()
         })
         .collect();
-    let (parse_t, check_t) = (median(parse_times), median(check_times));
+    let build_times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            let analysis = check_project(&dir);
+            let built = lower::lower(&analysis).map(|lowered| {
+                let manifest = analysis.project.as_ref().map(|p| p.manifest.clone());
+                manifest.map(|m| {
+                    emit::to_json(&emit::artifact(
+                        lowered,
+                        &m,
+                        emit::source_digest(&analysis),
+                        Default::default(),
+                    ))
+                })
+            });
+            std::hint::black_box(built);
+            start.elapsed()
+        })
+        .collect();
+    let (parse_t, check_t, build_t) = (
+        median(parse_times),
+        median(check_times),
+        median(build_times),
+    );
     let rate = |t: Duration| total as f64 / t.as_secs_f64();
     println!(
-        "{total:>9} lines {:>6.1} MB | parse {:>8.1} ms {:>11.0} lines/s | check {:>8.1} ms {:>11.0} lines/s | {errors} errors",
+        "{total:>9} lines {:>6.1} MB | parse {:>8.1} ms {:>11.0} lines/s | check {:>8.1} ms {:>11.0} lines/s | build {:>8.1} ms | {errors} errors",
         bytes as f64 / 1e6,
         parse_t.as_secs_f64() * 1e3,
         rate(parse_t),
         check_t.as_secs_f64() * 1e3,
         rate(check_t),
+        build_t.as_secs_f64() * 1e3,
     );
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);

@@ -55,7 +55,7 @@ impl Loc {
 }
 
 /// One file's text and the name it is shown under.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SourceFile {
     /// Path as shown to the user, relative to the project root where possible.
     pub name: String,
@@ -63,6 +63,18 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// Full text. Files that are not UTF-8 are stored lossily and reported.
     pub text: String,
+    /// Byte offsets where lines start, built on first use.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
+}
+
+impl SourceFile {
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
+    }
 }
 
 /// All files taking part in an analysis: `.weft` sources and imported schema files.
@@ -89,6 +101,7 @@ impl SourceDb {
             name: name.into(),
             path: path.into(),
             text: text.into(),
+            line_starts: Default::default(),
         });
         id
     }
@@ -139,12 +152,17 @@ impl SourceDb {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, id: FileId, offset: usize) -> (usize, usize) {
-        let text = &self.get(id).text;
-        let offset = floor_char_boundary(text, offset.min(text.len()));
-        let before = &text[..offset];
-        let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        (line, text[line_start..offset].chars().count() + 1)
+        let file = self.get(id);
+        let offset = floor_char_boundary(&file.text, offset.min(file.text.len()));
+        let starts = file.line_starts();
+        let line = starts.partition_point(|&start| start <= offset).max(1);
+        let line_start = starts.get(line - 1).copied().unwrap_or(0);
+        (
+            line,
+            file.text
+                .get(line_start..offset)
+                .map_or(1, |t| t.chars().count() + 1),
+        )
     }
 }
 

@@ -101,26 +101,49 @@ impl std::fmt::Display for DigestMismatch {
 
 impl std::error::Error for DigestMismatch {}
 
-/// The canonical bytes of a program: compact JSON; every map in it is sorted.
-pub fn canonical_json(program: &Program) -> Vec<u8> {
-    // Serialising plain data with string keys cannot fail.
-    serde_json::to_vec(program).unwrap_or_default()
+/// Writes the canonical bytes of a program: compact JSON, every map in it sorted.
+pub fn write_canonical(program: &Program, out: impl std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer(out, program).map_err(std::io::Error::other)
 }
 
 /// `sha256:<hex>` of some bytes.
 pub fn sha256(bytes: &[u8]) -> String {
-    let hash = Sha256::digest(bytes);
+    hex_digest(Sha256::digest(bytes).as_slice())
+}
+
+fn hex_digest(hash: &[u8]) -> String {
     let mut hex = String::with_capacity(7 + 64);
     hex.push_str("sha256:");
     for byte in hash {
-        hex.push_str(&format!("{byte:02x}"));
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
     }
     hex
 }
 
-/// The content digest of a program.
+/// Feeds written bytes to a hasher.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The content digest of a program: SHA-256 of its canonical JSON, streamed.
 pub fn program_digest(program: &Program) -> String {
-    sha256(&canonical_json(program))
+    let mut writer = std::io::BufWriter::with_capacity(64 * 1024, HashWriter(Sha256::new()));
+    // Writing plain data into a hasher cannot fail.
+    let _ = write_canonical(program, &mut writer);
+    match writer.into_inner() {
+        Ok(HashWriter(hasher)) => hex_digest(hasher.finalize().as_slice()),
+        Err(_) => String::new(),
+    }
 }
 
 impl Artifact {

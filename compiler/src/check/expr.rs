@@ -67,6 +67,20 @@ pub fn path_of(expr: &Expr) -> Option<String> {
     }
 }
 
+impl Checker<'_> {
+    /// Records that an integer literal (possibly negated) stands for a Decimal.
+    fn decimal_literal(&mut self, expr: &Expr) {
+        match &expr.kind {
+            ExprKind::Int(_) => {
+                let loc = self.loc(expr.span);
+                self.typed.decimal_literals.insert(loc);
+            }
+            ExprKind::Unary(UnaryOp::Neg, inner) => self.decimal_literal(inner),
+            _ => {}
+        }
+    }
+}
+
 fn is_int_literal(expr: &Expr) -> bool {
     match &expr.kind {
         ExprKind::Int(_) => true,
@@ -118,7 +132,10 @@ impl Checker<'_> {
                 }
             }
             ExprKind::Int(_) => match expected.map(Type::unwrap_optional) {
-                Some(Type::Decimal) => Type::Decimal,
+                Some(Type::Decimal) => {
+                    self.typed.decimal_literals.insert(loc);
+                    Type::Decimal
+                }
                 _ => Type::Int,
             },
             ExprKind::Decimal(_) => Type::Decimal,
@@ -424,6 +441,7 @@ impl Checker<'_> {
                 let a = self.expr(lhs, None, scope);
                 let b = self.expr(rhs, Some(&a), scope);
                 let a = if is_int_literal(lhs) && b.unwrap_optional() == &Type::Decimal {
+                    self.decimal_literal(lhs);
                     Type::Decimal
                 } else {
                     a
@@ -455,6 +473,7 @@ impl Checker<'_> {
                 let mut a = self.expr(lhs, numeric_hint.as_ref(), scope);
                 let b = self.expr(rhs, Some(&a), scope);
                 if a == Type::Int && b == Type::Decimal && is_int_literal(lhs) {
+                    self.decimal_literal(lhs);
                     a = Type::Decimal;
                 }
                 if a.is_error() || b.is_error() {

@@ -33,6 +33,8 @@ pub struct Typed {
     pub flows: Vec<TypedFlow>,
     /// Source text holding literal credentials, which renderings must mask.
     pub redactions: Vec<Loc>,
+    /// Integer literals that stand for Decimals (`price * 2` with a Decimal price).
+    pub decimal_literals: std::collections::HashSet<Loc>,
 }
 
 /// The types inside one map.

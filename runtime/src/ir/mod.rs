@@ -4,6 +4,7 @@
 //! Canonical by construction: every collection is sorted by name (or path), so the same
 //! program serialises to the same bytes whatever the order of its declarations.
 
+
 use std::collections::BTreeMap;
 
 use petgraph::graph::DiGraph;
@@ -30,6 +31,7 @@ pub struct Program {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schema {
     /// Doc comment or imported description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
     /// Fields sorted by name.
     pub fields: Vec<Field>,
@@ -44,6 +46,7 @@ pub struct Field {
     #[serde(rename = "type")]
     pub ty: Type,
     /// Doc comment or imported description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
 }
 
@@ -107,6 +110,7 @@ pub struct Connection {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Map {
     /// Doc comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
     /// Name the source record is bound to in the expressions.
     pub param: String,
@@ -283,6 +287,7 @@ pub enum Expr {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flow {
     /// Doc comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
     /// What starts it, in declaration order.
     pub triggers: Vec<Trigger>,
