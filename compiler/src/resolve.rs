@@ -114,8 +114,10 @@ pub fn resolve(db: &mut SourceDb, files: &[(FileId, syntax::File)]) -> (Program,
         diagnostics: Vec::new(),
     };
     resolver.declare(files);
+    resolver.declare_broken(files, false);
     resolver.resolve_schemas(files);
     resolver.resolve_signatures(files);
+    resolver.declare_broken(files, true);
     resolver.find_infinite_schemas();
     (resolver.program, resolver.diagnostics)
 }
@@ -272,6 +274,53 @@ impl Resolver<'_> {
                     | Item::Promotion(_)
                     | Item::Rollback(_)
                     | Item::Error(_) => {}
+                }
+            }
+        }
+    }
+
+    /// Registers the names of declarations that did not parse (already reported), so
+    /// that their uses resolve to the error type instead of each reporting an unknown
+    /// name. Maps go in after the real maps (`maps`), everything else before them.
+    fn declare_broken(&mut self, files: &[(FileId, syntax::File)], maps: bool) {
+        for (file, tree) in files {
+            for item in &tree.items {
+                let Item::Error(broken) = item else { continue };
+                let (Some(keyword), Some(name)) = (&broken.keyword, &broken.name) else {
+                    continue;
+                };
+                let loc = Loc::new(*file, name.span);
+                let program = &mut self.program;
+                match (keyword.as_str(), maps) {
+                    ("schema" | "enum", false) => {
+                        program
+                            .types
+                            .entry(name.name.clone())
+                            .or_insert(TypeSymbol::Broken(loc));
+                    }
+                    ("connection", false) => {
+                        program
+                            .connections
+                            .entry(name.name.clone())
+                            .or_insert(Connection { kind: None, loc });
+                    }
+                    ("flow", false) => {
+                        program.flows.entry(name.name.clone()).or_insert(loc);
+                    }
+                    ("environment", false) => {
+                        program.environments.entry(name.name.clone()).or_insert(loc);
+                    }
+                    ("map", true) => {
+                        program
+                            .maps
+                            .entry(name.name.clone())
+                            .or_insert(MapSignature {
+                                source: Type::Error,
+                                target: Type::Error,
+                                loc,
+                            });
+                    }
+                    _ => {}
                 }
             }
         }

@@ -1139,13 +1139,28 @@ fn until_next_item<'t, 's: 't, I: Tokens<'t, 's>>(
     let item_start = at_line_start(true).ignore_then(
         select! { Token::Ident(word) if ITEM_KEYWORDS.contains(&word) => () }.rewind(),
     );
-    token_tree()
-        .or(any().ignored())
-        .then(
+    let header =
+        select! { Token::Ident(word) if ITEM_KEYWORDS.contains(&word) => word.to_string() }
+            .then(name().or_not())
+            .rewind()
+            .or_not();
+    header
+        .then_ignore(token_tree().or(any().ignored()))
+        .then_ignore(
             item_start
                 .not()
                 .ignore_then(token_tree().or(any().ignored()))
                 .repeated(),
         )
-        .map_with(|_, e| Item::Error(span(e.span())))
+        .map_with(|header, e| {
+            let (keyword, name) = match header {
+                Some((keyword, name)) => (Some(keyword), name),
+                None => (None, None),
+            };
+            Item::Error(BrokenItem {
+                keyword,
+                name,
+                span: span(e.span()),
+            })
+        })
 }

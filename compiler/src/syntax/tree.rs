@@ -83,7 +83,19 @@ pub enum Item {
     /// `rollback flow in env { ... }`.
     Rollback(RollbackDecl),
     /// Text that could not be parsed as a declaration.
-    Error(Span),
+    Error(BrokenItem),
+}
+
+/// A declaration that did not parse, with as much of its header as could be read, so
+/// that its name still resolves and its uses do not each report an unknown name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokenItem {
+    /// The declaration keyword, when the text starts with one.
+    pub keyword: Option<String>,
+    /// The declared name, when one follows the keyword.
+    pub name: Option<Ident>,
+    /// All the skipped text.
+    pub span: Span,
 }
 
 impl Item {
@@ -99,7 +111,7 @@ impl Item {
             Item::Test(d) => d.span,
             Item::Promotion(d) => d.span,
             Item::Rollback(d) => d.span,
-            Item::Error(span) => *span,
+            Item::Error(broken) => broken.span,
         }
     }
 }
