@@ -6,6 +6,7 @@
 
 mod build;
 mod check;
+mod fmt;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,8 @@ enum Command {
     Check(check::Args),
     /// Check and lower a project into a versioned, content-addressed artifact under dist/.
     Build(build::Args),
+    /// Rewrite .weft files in the canonical layout (--check only reports).
+    Fmt(fmt::Args),
 }
 
 /// Output format of diagnostics.
@@ -64,5 +67,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Build(args) => build::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
     }
 }

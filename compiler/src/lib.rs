@@ -10,6 +10,7 @@ pub mod check;
 pub mod connectors;
 pub mod diagnostic;
 pub mod emit;
+pub mod fmt;
 pub mod import;
 pub mod lower;
 pub mod parse;
