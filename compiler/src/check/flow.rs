@@ -1,8 +1,6 @@
 //! Flows: triggers, the record type carried from step to step, connection
 //! operations, error policies, and the graph of flows triggering each other.
 
-use petgraph::graphmap::DiGraphMap;
-
 use crate::connectors::Role;
 use crate::diagnostic::{suggest, Code, Diagnostic};
 use crate::source::Loc;
@@ -540,28 +538,12 @@ impl Checker<'_> {
     /// Reports flows that trigger each other in a cycle through `after`.
     pub(super) fn flow_cycles(&mut self) {
         let triggers = std::mem::take(&mut self.flow_triggers);
-        let mut graph = DiGraphMap::<&str, Loc>::new();
-        for (flow, after, loc) in &triggers {
-            graph.add_edge(after.as_str(), flow.as_str(), *loc);
-        }
-        for component in petgraph::algo::tarjan_scc(&graph) {
-            let Some(first) = component.first() else {
-                continue;
-            };
-            if component.len() == 1 && !graph.contains_edge(first, first) {
-                continue;
-            }
-            let mut names = component.clone();
-            names.sort_unstable();
-            let Some(loc) = graph
-                .edges(names[0])
-                .find(|(_, to, _)| component.contains(to))
-                .map(|(_, _, loc)| *loc)
-            else {
-                continue;
-            };
+        let edges = triggers
+            .iter()
+            .map(|(flow, after, loc)| (after.as_str(), flow.as_str(), *loc));
+        for (cycle, loc) in super::cycles(edges) {
             self.report(
-                Diagnostic::new(Code::FlowCycle, loc, format!("flows trigger each other in a cycle: {} -> {}", names.join(" -> "), names[0]))
+                Diagnostic::new(Code::FlowCycle, loc, format!("flows trigger each other in a cycle: {cycle}"))
                     .with_label("this trigger closes the cycle")
                     .with_note("the flow graph must be acyclic; trigger one of them by schedule or manually instead"),
             );

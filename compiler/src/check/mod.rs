@@ -23,6 +23,36 @@ use crate::types::Type;
 pub use compat::{assignable, Mismatch};
 pub use expr::path_of;
 
+/// The cycles of a directed graph given as edges `(from, to, where)`: each as text
+/// (`a -> b -> a`, starting from its smallest name) with the location of an edge in it.
+fn cycles<'n>(edges: impl Iterator<Item = (&'n str, &'n str, Loc)>) -> Vec<(String, Loc)> {
+    let mut graph = DiGraphMap::<&str, Loc>::new();
+    for (from, to, loc) in edges {
+        graph.add_edge(from, to, loc);
+    }
+    let mut found = Vec::new();
+    for component in petgraph::algo::tarjan_scc(&graph) {
+        let Some(&first) = component.first() else {
+            continue;
+        };
+        if component.len() == 1 && !graph.contains_edge(first, first) {
+            continue;
+        }
+        let mut names = component.clone();
+        names.sort_unstable();
+        let start = names[0];
+        let Some(loc) = graph
+            .edges(start)
+            .find(|(_, to, _)| component.contains(to))
+            .map(|(_, _, loc)| *loc)
+        else {
+            continue;
+        };
+        found.push((format!("{} -> {start}", names.join(" -> ")), loc));
+    }
+    found
+}
+
 /// What the checker learned about well-typed code, for `weft check --show-types`,
 /// hover and the typed-output snapshots.
 #[derive(Debug, Clone, Default)]
@@ -157,35 +187,16 @@ impl Checker<'_> {
     /// Reports maps that call each other in a cycle: they would never finish.
     fn map_cycles(&mut self) {
         let calls = std::mem::take(&mut self.map_calls);
-        let mut graph = DiGraphMap::<&str, Loc>::new();
-        for (caller, callee, loc) in &calls {
-            graph.add_edge(caller.as_str(), callee.as_str(), *loc);
-        }
-        for component in petgraph::algo::tarjan_scc(&graph) {
-            let Some(first) = component.first() else {
-                continue;
-            };
-            if component.len() == 1 && !graph.contains_edge(first, first) {
-                continue;
-            }
-            let mut names: Vec<&str> = component.clone();
-            names.sort_unstable();
-            let Some(loc) = graph
-                .edges(names[0])
-                .find(|(_, to, _)| component.contains(to))
-                .map(|(_, _, loc)| *loc)
-            else {
-                continue;
-            };
+        for (cycle, loc) in cycles(
+            calls
+                .iter()
+                .map(|(caller, callee, loc)| (caller.as_str(), callee.as_str(), *loc)),
+        ) {
             self.report(
                 Diagnostic::new(
                     Code::RecursiveMap,
                     loc,
-                    format!(
-                        "maps call each other in a cycle: {} -> {}",
-                        names.join(" -> "),
-                        names[0]
-                    ),
+                    format!("maps call each other in a cycle: {cycle}"),
                 )
                 .with_label("this call closes the cycle")
                 .with_note("a map must not call itself, directly or through other maps"),
