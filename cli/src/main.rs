@@ -7,6 +7,7 @@
 mod build;
 mod check;
 mod fmt;
+mod graph;
 
 use std::process::ExitCode;
 
@@ -28,6 +29,8 @@ enum Command {
     Build(build::Args),
     /// Rewrite .weft files in the canonical layout (--check only reports).
     Fmt(fmt::Args),
+    /// Draw flows as a graph: Graphviz DOT, Mermaid, or SVG (built-in renderer by default).
+    Graph(graph::Args),
 }
 
 /// Output format of diagnostics.
@@ -68,5 +71,6 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Build(args) => build::run(&args),
         Command::Fmt(args) => fmt::run(&args),
+        Command::Graph(args) => graph::run(&args),
     }
 }

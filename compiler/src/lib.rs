@@ -11,6 +11,7 @@ pub mod connectors;
 pub mod diagnostic;
 pub mod emit;
 pub mod fmt;
+pub mod graph;
 pub mod import;
 pub mod lower;
 pub mod parse;

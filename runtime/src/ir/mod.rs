@@ -4,6 +4,7 @@
 //! Canonical by construction: every collection is sorted by name (or path), so the same
 //! program serialises to the same bytes whatever the order of its declarations.
 
+mod display;
 
 use std::collections::BTreeMap;
 
