@@ -6,6 +6,7 @@
 
 mod build;
 mod check;
+mod diff;
 mod fmt;
 mod graph;
 
@@ -31,6 +32,8 @@ enum Command {
     Fmt(fmt::Args),
     /// Draw flows as a graph: Graphviz DOT, Mermaid, or SVG (built-in renderer by default).
     Graph(graph::Args),
+    /// Compare two versions of a project by meaning: project folders, artifacts or git:REV.
+    Diff(diff::Args),
 }
 
 /// Output format of diagnostics.
@@ -72,5 +75,6 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Diff(args) => diff::run(&args),
     }
 }

@@ -9,6 +9,7 @@ pub mod builtins;
 pub mod check;
 pub mod connectors;
 pub mod diagnostic;
+pub mod diff;
 pub mod emit;
 pub mod fmt;
 pub mod graph;
