@@ -63,9 +63,12 @@ struct Failure(String);
 /// Computes and prints the diff.
 pub fn run(args: &Args) -> ExitCode {
     let stderr_color = use_color(args.color, std::io::stderr().is_terminal());
-    let loaded = load(&args.old, stderr_color).and_then(|old| {
-        let new = load(&args.new, stderr_color)?;
-        Ok((old, new))
+    // The two sides are independent: load them at the same time.
+    let loaded = std::thread::scope(|scope| {
+        let new = scope.spawn(|| load(&args.new, stderr_color));
+        let old = load(&args.old, stderr_color);
+        let new = new.join().unwrap_or_else(|_| Err(Failure(format!("{}: loading failed", args.new))));
+        Ok::<_, Failure>((old?, new?))
     });
     let (old, new) = match loaded {
         Ok(sides) => sides,
