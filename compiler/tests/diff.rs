@@ -666,6 +666,14 @@ proptest! {
         let forward = diff(&original, &changed);
         if any && changed != original {
             prop_assert!(!forward.is_empty(), "{:?} reported nothing", edits);
+            // Any change to the program is a change of its content address.
+            if changed.program != original.program {
+                prop_assert_ne!(
+                    weft_runtime::artifact::program_digest(&original.program),
+                    weft_runtime::artifact::program_digest(&changed.program),
+                    "{:?} kept the digest", edits
+                );
+            }
         }
         assert_mirrored(&forward, &diff(&changed, &original));
         let ids: Vec<&str> = forward.changes.iter().map(|c| c.id.as_str()).collect();
