@@ -52,7 +52,7 @@ impl Checker<'_> {
             decl.name.name.clone(),
             name_loc,
             self.loc(Span::new(close, close)),
-            bound.into_iter().map(|(n, _)| n).collect(),
+            bound.into_keys().collect(),
         ));
     }
 

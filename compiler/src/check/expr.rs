@@ -9,6 +9,9 @@ use crate::types::Type;
 use super::compat::{assignable, quote_list, Mismatch};
 use super::Checker;
 
+/// Paths with the type they are known to have (not null) under some condition.
+type Facts = Vec<(String, Type)>;
+
 /// Variables in scope and paths known not to be null.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
@@ -574,7 +577,7 @@ impl Checker<'_> {
         &mut self,
         cond: &Expr,
         scope: &Scope,
-    ) -> (Vec<(String, Type)>, Vec<(String, Type)>) {
+    ) -> (Facts, Facts) {
         match &cond.kind {
             ExprKind::Binary(op @ (BinaryOp::Ne | BinaryOp::Eq), a, b) => {
                 let subject = match (&a.kind, &b.kind) {
