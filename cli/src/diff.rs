@@ -67,7 +67,9 @@ pub fn run(args: &Args) -> ExitCode {
     let loaded = std::thread::scope(|scope| {
         let new = scope.spawn(|| load(&args.new, stderr_color));
         let old = load(&args.old, stderr_color);
-        let new = new.join().unwrap_or_else(|_| Err(Failure(format!("{}: loading failed", args.new))));
+        let new = new
+            .join()
+            .unwrap_or_else(|_| Err(Failure(format!("{}: loading failed", args.new))));
         Ok::<_, Failure>((old?, new?))
     });
     let (old, new) = match loaded {

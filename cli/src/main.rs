@@ -9,6 +9,7 @@ mod check;
 mod diff;
 mod fmt;
 mod graph;
+mod lsp;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,8 @@ enum Command {
     Graph(graph::Args),
     /// Compare two versions of a project by meaning: project folders, artifacts or git:REV.
     Diff(diff::Args),
+    /// Run the language server on stdin and stdout (for editors).
+    Lsp(lsp::Args),
 }
 
 /// Output format of diagnostics.
@@ -76,5 +79,6 @@ fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Lsp(args) => lsp::run(&args),
     }
 }

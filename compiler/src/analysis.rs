@@ -121,6 +121,89 @@ pub fn check_project(path: &Path) -> Analysis {
     analysis
 }
 
+/// Checks the project that holds `path` like [`check_project`], but takes the text of
+/// every source file that is a key of `overrides` (open editor buffers, by absolute path)
+/// from there instead of from disk. Buffers of `.weft` files inside a source folder that
+/// do not exist on disk yet take part too.
+pub fn check_project_with(
+    path: &Path,
+    overrides: &std::collections::HashMap<PathBuf, String>,
+) -> Analysis {
+    let mut db = SourceDb::new();
+    let project = match project::load(path, &mut db) {
+        Ok(project) => project,
+        Err(error) => {
+            return Analysis {
+                db,
+                project: None,
+                files: Vec::new(),
+                program: Program::default(),
+                typed: Typed::default(),
+                diagnostics: error.diagnostics,
+                load_failed: true,
+            }
+        }
+    };
+    // Sources are listed under the canonical root; editors may name files differently.
+    let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let buffers: std::collections::HashMap<PathBuf, &String> = overrides
+        .iter()
+        .map(|(p, text)| (canonical(p), text))
+        .collect();
+    let mut sources = project.sources.clone();
+    for buffer in buffers.keys() {
+        let in_sources = project
+            .manifest
+            .sources
+            .iter()
+            .any(|folder| buffer.starts_with(project.root.join(folder)));
+        if in_sources
+            && buffer.extension().is_some_and(|e| e == "weft")
+            && !sources.iter().any(|s| canonical(s) == *buffer)
+        {
+            sources.push(buffer.clone());
+        }
+    }
+    sources.sort();
+    let mut early = Vec::new();
+    let mut ids = Vec::new();
+    for source in &sources {
+        if let Some(text) = buffers.get(&canonical(source)) {
+            let name = source
+                .strip_prefix(&project.root)
+                .unwrap_or(source)
+                .display()
+                .to_string();
+            ids.push(db.add(name, source.clone(), (*text).clone()));
+            continue;
+        }
+        let (id, problem) = project::read_source(source, &project.root, &mut db);
+        match problem {
+            Some(d) => early.push(d),
+            None => ids.push(id),
+        }
+    }
+    if sources.is_empty() {
+        if let Some(manifest) = db.find(&project.root.join(project::MANIFEST)) {
+            early.push(
+                Diagnostic::new(
+                    crate::diagnostic::Code::NoSources,
+                    crate::source::Loc::new(manifest, crate::diagnostic::FILE_START),
+                    format!(
+                        "no .weft files under {}",
+                        project.manifest.sources.join(", ")
+                    ),
+                )
+                .with_note("put .weft files in the source folders named in weft.toml"),
+            );
+        }
+    }
+    let groups = project.manifest.groups.clone();
+    let mut analysis = analyse(db, ids, &groups, early);
+    analysis.project = Some(Project { sources, ..project });
+    analysis
+}
+
 /// Checks in-memory files as one project: `(name, path, text)`, with the manifest's groups.
 /// Used by tests and by the language server for unsaved buffers.
 pub fn check_files(files: &[(String, PathBuf, String)], manifest: Option<&Manifest>) -> Analysis {

@@ -573,11 +573,7 @@ impl Checker<'_> {
     }
 
     /// Paths known not to be null when `cond` is true, and when it is false.
-    fn narrowings(
-        &mut self,
-        cond: &Expr,
-        scope: &Scope,
-    ) -> (Facts, Facts) {
+    fn narrowings(&mut self, cond: &Expr, scope: &Scope) -> (Facts, Facts) {
         match &cond.kind {
             ExprKind::Binary(op @ (BinaryOp::Ne | BinaryOp::Eq), a, b) => {
                 let subject = match (&a.kind, &b.kind) {

@@ -1,0 +1,333 @@
+//! The language server: LSP notifications and requests, each answered by the module of
+//! its request kind from the analysis of the document's project.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer};
+use weft_compiler::analysis::Analysis;
+use weft_compiler::project::MANIFEST;
+use weft_compiler::source::FileId;
+
+use crate::position::LineIndex;
+use crate::world::{self, path_of, ProjectKey, Snapshot, World};
+use crate::{completion, definition, formatting, hover, symbols};
+
+/// How long typing must pause before a project is checked again.
+const DEBOUNCE: Duration = Duration::from_millis(120);
+
+/// The server state shared by all handlers.
+pub struct Backend {
+    client: Client,
+    world: Arc<World>,
+    /// Workspace folders from `initialize`, for workspace symbols before anything is open.
+    roots: Mutex<Vec<PathBuf>>,
+}
+
+impl Backend {
+    /// A server that talks to `client`.
+    pub fn new(client: Client) -> Backend {
+        Backend {
+            client,
+            world: Arc::new(World::new()),
+            roots: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Checks a project now (in the background) and publishes what changed.
+    fn refresh(&self, key: ProjectKey, always: Option<Uri>) {
+        let (client, world) = (self.client.clone(), self.world.clone());
+        tokio::spawn(async move { publish(&client, &world, key, always).await });
+    }
+
+    /// Checks a project once edits pause: a newer edit of the project wins.
+    fn refresh_later(&self, key: ProjectKey, generation: u64) {
+        let (client, world) = (self.client.clone(), self.world.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(DEBOUNCE).await;
+            if world.documents().generation(&key) == generation {
+                publish(&client, &world, key, None).await;
+            }
+        });
+    }
+
+    /// Runs `answer` on the analysis of the document's project, fresh for its text.
+    async fn on_file<R, F>(&self, uri: &Uri, answer: F) -> Result<Option<R>>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Snapshot, &Analysis, FileId) -> Option<R> + Send + 'static,
+    {
+        let Some(path) = path_of(uri) else {
+            return Ok(None);
+        };
+        let outcome = self
+            .world
+            .run(move |host| {
+                let key = host.key_of(&path);
+                let snapshot = host.fresh(&key);
+                let analysis = snapshot
+                    .analysis()
+                    .map_err(|panic| format!("the checker failed on this project: {panic}"))?;
+                Ok(snapshot
+                    .file_of(analysis, &path)
+                    .and_then(|file| answer(snapshot, analysis, file)))
+            })
+            .await;
+        match outcome {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(message)) | Err(message) => Err(internal(message)),
+        }
+    }
+}
+
+/// Publishes the diagnostics of a project that changed since the last publication.
+async fn publish(client: &Client, world: &World, key: ProjectKey, always: Option<Uri>) {
+    match world
+        .run(move |host| host.publish(&key, always.as_ref()))
+        .await
+    {
+        Ok(Some(list)) => {
+            for (uri, diagnostics, version) in list {
+                client.publish_diagnostics(uri, diagnostics, version).await;
+            }
+        }
+        Ok(None) => {} // stale: a newer edit publishes
+        Err(message) => {
+            client
+                .log_message(MessageType::ERROR, format!("weft: {message}"))
+                .await;
+        }
+    }
+}
+
+fn internal(message: String) -> Error {
+    Error {
+        code: ErrorCode::InternalError,
+        message: message.into(),
+        data: None,
+    }
+}
+
+fn is_weft(uri: &Uri) -> bool {
+    uri.path().as_str().ends_with(".weft")
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let mut roots: Vec<PathBuf> = params
+            .workspace_folders
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|folder| path_of(&folder.uri))
+            .collect();
+        #[allow(deprecated)] // older clients send only `rootUri`
+        if let Some(root) = params.root_uri.as_ref().and_then(path_of) {
+            roots.push(root);
+        }
+        *world::lock(&self.roots) = roots;
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::FULL),
+                        save: Some(TextDocumentSyncSaveOptions::Supported(true)),
+                        ..TextDocumentSyncOptions::default()
+                    },
+                )),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                definition_provider: Some(OneOf::Left(true)),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
+                document_formatting_provider: Some(OneOf::Left(true)),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some(vec![".".to_string()]),
+                    ..CompletionOptions::default()
+                }),
+                ..ServerCapabilities::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "weft-lsp".to_string(),
+                version: Some(env!("CARGO_PKG_VERSION").to_string()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        let Some(path) = path_of(&doc.uri).filter(|_| is_weft(&doc.uri)) else {
+            return;
+        };
+        let opened = self
+            .world
+            .documents()
+            .update(path, doc.uri.clone(), doc.text, doc.version);
+        if let Some((key, _)) = opened {
+            self.refresh(key, Some(doc.uri));
+        }
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let uri = params.text_document.uri;
+        let Some(path) = path_of(&uri).filter(|_| is_weft(&uri)) else {
+            return;
+        };
+        let changed = {
+            let mut docs = self.world.documents();
+            // Not open yet (its didOpen may be handled after this): full text opens it.
+            let mut text = match docs.get(&path) {
+                Some(doc) => doc.text.clone(),
+                None if params.content_changes.iter().all(|c| c.range.is_none()) => String::new(),
+                None => return,
+            };
+            for change in params.content_changes {
+                match change.range {
+                    // Full sync is what the server asks for; ranges are applied anyway.
+                    Some(range) => {
+                        let span = LineIndex::new(&text).span(range);
+                        text.replace_range(span.start..span.end, &change.text);
+                    }
+                    None => text = change.text,
+                }
+            }
+            docs.update(path, uri, text, params.text_document.version)
+        };
+        if let Some((key, generation)) = changed {
+            self.refresh_later(key, generation);
+        }
+    }
+
+    async fn did_save(&self, params: DidSaveTextDocumentParams) {
+        let Some(path) = path_of(&params.text_document.uri) else {
+            return;
+        };
+        let key = {
+            let mut docs = self.world.documents();
+            let Some(key) = docs.get(&path).map(|d| d.project.clone()) else {
+                return;
+            };
+            // Files that are not open (imported schemas, other sources) may have changed too.
+            docs.bump(&key);
+            key
+        };
+        self.refresh(key, None);
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let Some(path) = path_of(&params.text_document.uri) else {
+            return;
+        };
+        let Some(doc) = self.world.documents().close(&path) else {
+            return;
+        };
+        match doc.project {
+            ProjectKey::Single(_) => {
+                let key = doc.project.clone();
+                if let Ok(list) = self.world.run(move |host| host.forget(&key)).await {
+                    for (uri, diagnostics, version) in list {
+                        self.client
+                            .publish_diagnostics(uri, diagnostics, version)
+                            .await;
+                    }
+                }
+            }
+            // The project is read from disk again: unsaved edits are gone.
+            ProjectKey::Root(_) => self.refresh(doc.project, None),
+        }
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let at = params.text_document_position_params;
+        let position = at.position;
+        self.on_file(&at.text_document.uri, move |snapshot, analysis, file| {
+            hover::hover(snapshot, analysis, file, position)
+        })
+        .await
+    }
+
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        let at = params.text_document_position_params;
+        let position = at.position;
+        self.on_file(&at.text_document.uri, move |snapshot, analysis, file| {
+            definition::definition(snapshot, analysis, file, position)
+                .map(GotoDefinitionResponse::Scalar)
+        })
+        .await
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        self.on_file(&params.text_document.uri, |snapshot, analysis, file| {
+            Some(DocumentSymbolResponse::Nested(symbols::document_symbols(
+                snapshot, analysis, file,
+            )))
+        })
+        .await
+    }
+
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> Result<Option<WorkspaceSymbolResponse>> {
+        let query = params.query;
+        let roots: Vec<ProjectKey> = world::lock(&self.roots)
+            .iter()
+            .filter(|root| root.join(MANIFEST).is_file())
+            .map(|root| ProjectKey::Root(root.clone()))
+            .collect();
+        let outcome = self
+            .world
+            .run(move |host| {
+                let mut keys = host.open_projects();
+                keys.extend(roots);
+                keys.sort();
+                keys.dedup();
+                let mut found = Vec::new();
+                for key in keys {
+                    let snapshot = host.fresh(&key);
+                    if let Ok(analysis) = snapshot.analysis() {
+                        found.extend(symbols::workspace_symbols(snapshot, analysis, &query));
+                    }
+                }
+                found
+            })
+            .await
+            .map_err(internal)?;
+        Ok(Some(WorkspaceSymbolResponse::Flat(outcome)))
+    }
+
+    async fn formatting(&self, params: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
+        let Some(path) = path_of(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let Some(text) = self.world.documents().get(&path).map(|d| d.text.clone()) else {
+            return Ok(None);
+        };
+        tokio::task::spawn_blocking(move || formatting::format(&text))
+            .await
+            .map_err(|error| internal(format!("the formatter failed: {error}")))
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let at = params.text_document_position;
+        let position = at.position;
+        self.on_file(&at.text_document.uri, move |snapshot, analysis, file| {
+            let items = completion::completion(snapshot, analysis, file, position);
+            (!items.is_empty()).then_some(CompletionResponse::Array(items))
+        })
+        .await
+    }
+}

@@ -1,0 +1,530 @@
+//! End-to-end tests of `weft lsp`: the real binary over stdio, speaking JSON-RPC with
+//! Content-Length framing, on a copy of examples/customer-sync. Every wait is bounded,
+//! so a broken server fails the test instead of hanging it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// Longest wait for any one answer.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Copies a folder recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir: {e}"));
+    for entry in std::fs::read_dir(from)
+        .unwrap_or_else(|e| panic!("read_dir: {e}"))
+        .flatten()
+    {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap_or_else(|e| panic!("copy: {e}"));
+        }
+    }
+}
+
+/// A running `weft lsp` and the temporary folder it works in.
+struct Server {
+    child: Child,
+    stdin: ChildStdin,
+    inbox: Receiver<Value>,
+    /// Messages read while waiting for something else.
+    backlog: Vec<Value>,
+    next_id: i64,
+    /// The temporary folder, canonical, as the server names it.
+    root: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the server on a fresh copy of customer-sync (under `customer-sync/` in a
+    /// temporary folder) and initializes it.
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let root =
+            std::fs::canonicalize(dir.path()).unwrap_or_else(|e| panic!("canonicalize: {e}"));
+        copy_dir(
+            &repo().join("examples/customer-sync"),
+            &root.join("customer-sync"),
+        );
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start weft lsp: {e}"));
+        let stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let (sender, inbox) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            while let Some(message) = read_message(&mut reader) {
+                if sender.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            stdin,
+            inbox,
+            backlog: Vec::new(),
+            next_id: 0,
+            root,
+            _dir: dir,
+        };
+        let root_uri = server.uri("customer-sync");
+        let result = server.request(
+            "initialize",
+            json!({
+                "processId": null,
+                "rootUri": root_uri,
+                "capabilities": {},
+                "workspaceFolders": [{ "uri": root_uri, "name": "customer-sync" }]
+            }),
+        );
+        assert!(
+            result["capabilities"]["hoverProvider"]
+                .as_bool()
+                .unwrap_or(false),
+            "{result}"
+        );
+        server.notify("initialized", json!({}));
+        server
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    fn uri(&self, relative: &str) -> String {
+        format!("file://{}", self.path(relative).display())
+    }
+
+    fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative))
+            .unwrap_or_else(|e| panic!("read {relative}: {e}"))
+    }
+
+    fn send(&mut self, message: &Value) {
+        let body = message.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len())
+            .and_then(|()| self.stdin.flush())
+            .unwrap_or_else(|e| panic!("cannot write to the server: {e}"));
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({ "jsonrpc": "2.0", "method": method, "params": params }));
+    }
+
+    /// Sends a request and returns its result; panics on an error response or timeout.
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let response = self.request_raw(method, params);
+        if let Some(error) = response.get("error") {
+            panic!("{method} failed: {error}");
+        }
+        response["result"].clone()
+    }
+
+    /// Sends a request and returns the whole response.
+    fn request_raw(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        self.wait(&format!("the answer to {method}"), |m| {
+            m.get("method").is_none() && m["id"] == json!(id)
+        })
+    }
+
+    /// The first message (earlier ones kept aside first) that satisfies `wanted`.
+    fn wait(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self.backlog.iter().position(&wanted) {
+            return self.backlog.remove(i);
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.inbox.recv_timeout(left) {
+                Ok(message) if wanted(&message) => return message,
+                Ok(message) => self.backlog.push(message),
+                Err(RecvTimeoutError::Timeout) => panic!("timed out waiting for {what}"),
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("the server closed its output while we waited for {what}")
+                }
+            }
+        }
+    }
+
+    /// The next diagnostics published for a file that satisfy `wanted`.
+    fn diagnostics(&mut self, relative: &str, wanted: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let uri = self.uri(relative);
+        let message = self.wait(&format!("diagnostics of {relative}"), |m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["uri"] == json!(uri)
+                && wanted(
+                    m["params"]["diagnostics"]
+                        .as_array()
+                        .map_or(&[], Vec::as_slice),
+                )
+        });
+        message["params"]["diagnostics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn open(&mut self, relative: &str, text: &str) {
+        let uri = self.uri(relative);
+        self.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "weft", "version": 1, "text": text } }),
+        );
+    }
+
+    fn change(&mut self, relative: &str, version: i32, text: &str) {
+        let uri = self.uri(relative);
+        self.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": text }] }),
+        );
+    }
+
+    /// `{ textDocument, position }` for the request at `needle` (plus `shift` bytes) in `text`.
+    fn at(&self, relative: &str, text: &str, needle: &str, shift: usize) -> Value {
+        let offset = text
+            .find(needle)
+            .unwrap_or_else(|| panic!("`{needle}` not in {relative}"))
+            + shift;
+        let line = text[..offset].matches('\n').count();
+        let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let character: usize = text[line_start..offset].chars().map(char::len_utf16).sum();
+        json!({
+            "textDocument": { "uri": self.uri(relative) },
+            "position": { "line": line, "character": character }
+        })
+    }
+
+    /// JSON with the temporary folder written as `$ROOT`, pretty-printed for snapshots.
+    fn redact(&self, value: &Value) -> String {
+        let text = serde_json::to_string_pretty(value).unwrap_or_default();
+        text.replace(&self.root.display().to_string(), "$ROOT")
+    }
+
+    /// Shuts the server down and checks that it exits cleanly.
+    fn stop(mut self) {
+        let result = self.request("shutdown", Value::Null);
+        assert_eq!(result, Value::Null);
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    assert!(status.success(), "weft lsp exited with {status}");
+                    return;
+                }
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Ok(None) => panic!("weft lsp did not exit after `exit`"),
+                Err(e) => panic!("wait: {e}"),
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One Content-Length framed message; `None` at the end of the stream.
+fn read_message(reader: &mut impl BufRead) -> Option<Value> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(value) = line.strip_prefix("Content-Length:") {
+            length = value.trim().parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0; length?];
+    reader.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+/// Document symbols as an indented list: name, detail, kind number, line range.
+fn render_outline(symbols: &Value, depth: usize, out: &mut String) {
+    for symbol in symbols.as_array().map(Vec::as_slice).unwrap_or(&[]) {
+        let detail = symbol["detail"]
+            .as_str()
+            .map(|d| format!(" `{d}`"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{}{}{detail} [kind {}] lines {}-{}\n",
+            "  ".repeat(depth),
+            symbol["name"].as_str().unwrap_or("?"),
+            symbol["kind"],
+            symbol["range"]["start"]["line"],
+            symbol["range"]["end"]["line"],
+        ));
+        render_outline(&symbol["children"], depth + 1, out);
+    }
+}
+
+fn codes(diagnostics: &[Value]) -> Vec<String> {
+    diagnostics
+        .iter()
+        .map(|d| d["code"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn diagnostics_follow_edits() {
+    let mut server = Server::start();
+    let maps = "customer-sync/src/maps.weft";
+    let text = server.read(maps);
+    server.open(maps, &text);
+    let clean = server.diagnostics(maps, |_| true);
+    assert_eq!(clean, Vec::<Value>::new(), "the example is clean");
+
+    // A misspelled source field.
+    let broken = text.replacen("trim(c.party_name)", "trim(c.party_nme)", 1);
+    server.change(maps, 2, &broken);
+    let found = server.diagnostics(maps, |d| !d.is_empty());
+    assert_eq!(codes(&found), ["W0403"]);
+    insta::assert_snapshot!("misspelled_field", server.redact(&json!(found)));
+
+    // A newer edit wins over a pending one: only the last text is reported.
+    server.change(
+        maps,
+        3,
+        &text.replacen("trim(c.party_name)", "trim(c.party_nam)", 1),
+    );
+    server.change(maps, 4, &text);
+    let fixed = server.diagnostics(maps, |d| d.is_empty());
+    assert!(fixed.is_empty());
+    let stale = server
+        .backlog
+        .iter()
+        .any(|m| m["params"]["version"] == json!(3));
+    assert!(
+        !stale,
+        "the analysis of version 3 was published though version 4 followed"
+    );
+    server.stop();
+}
+
+#[test]
+fn errors_in_other_files_and_imported_schemas() {
+    let mut server = Server::start();
+    let schemas = "customer-sync/src/schemas.weft";
+    let maps = "customer-sync/src/maps.weft";
+    let text = server.read(schemas);
+    server.open(schemas, &text);
+    server.diagnostics(schemas, |d| d.is_empty());
+    // Renaming a field breaks the maps that read it, in a file that is not open.
+    let renamed = text.replacen("  party_name: String", "  party: String", 1);
+    server.change(schemas, 2, &renamed);
+    let found = server.diagnostics(maps, |d| !d.is_empty());
+    assert_eq!(codes(&found), ["W0403"]);
+    // Undone: the file whose diagnostics went away gets an empty list.
+    server.change(schemas, 3, &text);
+    server.diagnostics(maps, |d| d.is_empty());
+
+    // A missing required target field points at the JSON Schema that requires it.
+    let text = server.read(maps);
+    server.open(maps, &text);
+    server.diagnostics(maps, |_| true);
+    let without = text.replacen("  AccountNumber      = c.account_number\n", "", 1);
+    server.change(maps, 2, &without);
+    let found = server.diagnostics(maps, |d| !d.is_empty());
+    assert_eq!(codes(&found), ["W0400"]);
+    insta::assert_snapshot!("missing_target_field", server.redact(&json!(found)));
+    server.stop();
+}
+
+#[test]
+fn navigation_and_editing_requests() {
+    let mut server = Server::start();
+    let maps = "customer-sync/src/maps.weft";
+    let flows = "customer-sync/src/flows.weft";
+    let text = server.read(maps);
+    let flow_text = server.read(flows);
+    server.open(maps, &text);
+    server.open(flows, &flow_text);
+    server.diagnostics(maps, |_| true);
+
+    // Hover on a field in a path, on a map target field from JSON Schema, and on a built-in.
+    let hover = server.request(
+        "textDocument/hover",
+        server.at(maps, &text, "c.bill_to.city", 12),
+    );
+    insta::assert_snapshot!("hover_path_field", server.redact(&hover));
+    let hover = server.request(
+        "textDocument/hover",
+        server.at(maps, &text, "Last_ERP_Update__c", 2),
+    );
+    insta::assert_snapshot!("hover_target_field", server.redact(&hover));
+    let hover = server.request(
+        "textDocument/hover",
+        server.at(maps, &text, "trim(c.party_name)", 1),
+    );
+    insta::assert_snapshot!("hover_builtin", server.redact(&hover));
+    let hover = server.request(
+        "textDocument/hover",
+        server.at(flows, &flow_text, "map customer_to_account", 6),
+    );
+    insta::assert_snapshot!("hover_map", server.redact(&hover));
+
+    // Definition of a map name used in a flow, and of a field of an imported schema.
+    let definition = server.request(
+        "textDocument/definition",
+        server.at(flows, &flow_text, "map customer_to_account", 6),
+    );
+    assert_eq!(definition["uri"], json!(server.uri(maps)));
+    insta::assert_snapshot!("definition_map", server.redact(&definition));
+    let definition = server.request(
+        "textDocument/definition",
+        server.at(maps, &text, "BillingAddress.city", 16),
+    );
+    assert_eq!(
+        definition["uri"],
+        json!(server.uri("customer-sync/schemas/salesforce-account.json"))
+    );
+    insta::assert_snapshot!("definition_imported_field", server.redact(&definition));
+
+    // The outline of every file of the project, open or not.
+    let mut outline = String::new();
+    for file in [
+        "schemas",
+        "maps",
+        "flows",
+        "environments",
+        "tests",
+        "delivery",
+    ] {
+        let uri = server.uri(&format!("customer-sync/src/{file}.weft"));
+        let symbols = server.request(
+            "textDocument/documentSymbol",
+            json!({ "textDocument": { "uri": uri } }),
+        );
+        outline.push_str(&format!("{file}.weft\n"));
+        render_outline(&symbols, 1, &mut outline);
+    }
+    insta::assert_snapshot!("document_symbols", outline);
+    let found = server.request("workspace/symbol", json!({ "query": "accsync" }));
+    insta::assert_snapshot!("workspace_symbols", server.redact(&found));
+
+    // Completion after `c.`: the fields of ErpCustomer.
+    let incomplete = text.replacen(
+        "  Phone                  = c.phone",
+        "  Phone                  = c.",
+        1,
+    );
+    server.change(maps, 2, &incomplete);
+    let completion = server.request(
+        "textDocument/completion",
+        server.at(maps, &incomplete, "Phone                  = c.", 27),
+    );
+    let labels: Vec<&str> = completion
+        .as_array()
+        .map(|items| items.iter().filter_map(|i| i["label"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        labels.contains(&"party_name") && labels.contains(&"`tax-registration-number`"),
+        "{labels:?}"
+    );
+    insta::assert_snapshot!("completion_fields", labels.join("\n"));
+
+    // Completion of the target fields not assigned yet at the start of a line in the
+    // map body: the required ones sort first.
+    let missing = text
+        .replacen("  Phone                  = c.phone\n", "  \n", 1)
+        .replacen("  AccountNumber      = c.account_number\n", "", 1);
+    server.change(maps, 3, &missing);
+    let completion = server.request(
+        "textDocument/completion",
+        server.at(maps, &missing, "\n  \n", 3),
+    );
+    let mut items = completion.as_array().cloned().unwrap_or_default();
+    items.sort_by_key(|i| i["sortText"].as_str().unwrap_or("").to_string());
+    let rendered: Vec<String> = items
+        .iter()
+        .map(|i| {
+            format!(
+                "{} ({}) {}",
+                i["label"].as_str().unwrap_or(""),
+                i["detail"].as_str().unwrap_or(""),
+                i["sortText"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("completion_missing_target", rendered.join("\n"));
+
+    // Formatting: one edit back to the canonical layout; none with syntax errors.
+    let messy = text.replacen("  city        = s.city", "  city =     s.city", 1);
+    server.change(maps, 4, &messy);
+    let edits = server.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": server.uri(maps) }, "options": { "tabSize": 2, "insertSpaces": true } }),
+    );
+    assert_eq!(edits.as_array().map(Vec::len), Some(1), "{edits}");
+    assert_eq!(edits[0]["newText"], json!(text));
+    insta::assert_snapshot!("formatting_range", server.redact(&edits[0]["range"]));
+    server.change(maps, 5, &format!("{text}\nmap broken(\n"));
+    let edits = server.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": server.uri(maps) }, "options": { "tabSize": 2, "insertSpaces": true } }),
+    );
+    assert_eq!(edits, Value::Null);
+    server.stop();
+}
+
+#[test]
+fn files_outside_projects_and_unknown_documents() {
+    let mut server = Server::start();
+    // A file outside any project is checked alone.
+    let loose = "loose.weft";
+    let text = "schema A { a: Int }\nschema B { b: Strin }\n";
+    std::fs::write(server.path(loose), text).unwrap_or_else(|e| panic!("write: {e}"));
+    server.open(loose, text);
+    let found = server.diagnostics(loose, |d| !d.is_empty());
+    assert_eq!(codes(&found), ["W0201"]);
+    assert!(found[0]["data"]["fixes"][0]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("String"));
+    // Requests about documents the server does not know answer null, not an error.
+    let hover = server.request_raw(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": "untitled:Untitled-1" }, "position": { "line": 0, "character": 0 } }),
+    );
+    assert_eq!(hover["result"], Value::Null, "{hover}");
+    // Closing it clears its diagnostics.
+    let uri = server.uri(loose);
+    server.notify(
+        "textDocument/didClose",
+        json!({ "textDocument": { "uri": uri } }),
+    );
+    server.diagnostics(loose, |d| d.is_empty());
+    server.stop();
+}
