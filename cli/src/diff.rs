@@ -80,6 +80,8 @@ pub fn run(args: &Args) -> ExitCode {
         }
     };
     let result = diff::diff(&old, &new);
+    // The process is about to exit: freeing two large programs would only delay it.
+    std::mem::forget((old, new));
     let mut stdout = std::io::stdout().lock();
     let written = match args.format {
         DiffFormat::Text => {
@@ -178,7 +180,7 @@ fn load_artifact(path: &Path) -> Result<Model, Failure> {
 
 fn load_project(path: &Path, label: &str, color: bool) -> Result<Model, Failure> {
     let analysis = analysis::check_project(path);
-    let lowered = lower::lower(&analysis);
+    let lowered = lower::lower_without_source_map(&analysis);
     if lowered.is_none() || analysis.load_failed {
         let reports = render::text(&analysis.db, &analysis.diagnostics, color);
         let _ = std::io::stderr().write_all(reports.as_bytes());

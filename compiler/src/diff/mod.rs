@@ -238,11 +238,9 @@ impl Action {
 
 /// Compares two models: what changed from `old` to `new`.
 pub fn diff(old: &Model, new: &Model) -> Diff {
-    let old_deps = graph::Deps::new(&old.program);
-    let new_deps = graph::Deps::new(&new.program);
     let mut cx = Cx {
-        old: &old_deps,
-        new: &new_deps,
+        old: Lazy::new(&old.program),
+        new: Lazy::new(&new.program),
         changes: Vec::new(),
     };
     types::schemas(&mut cx, &old.program, &new.program);
@@ -299,9 +297,31 @@ enum Origin<'a> {
 
 /// The diff being built.
 struct Cx<'a> {
-    old: &'a graph::Deps,
-    new: &'a graph::Deps,
+    old: Lazy<'a>,
+    new: Lazy<'a>,
     changes: Vec<Change>,
+}
+
+/// A program's dependency graph, built the first time a change asks what it affects:
+/// two large versions that differ little never pay for it.
+struct Lazy<'a> {
+    program: &'a Program,
+    deps: std::cell::OnceCell<graph::Deps>,
+}
+
+impl<'a> Lazy<'a> {
+    fn new(program: &'a Program) -> Self {
+        Lazy {
+            program,
+            deps: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn flows_reached(&self, origin: Origin<'_>) -> BTreeSet<String> {
+        self.deps
+            .get_or_init(|| graph::Deps::new(self.program))
+            .flows_reached(origin)
+    }
 }
 
 impl Cx<'_> {

@@ -54,6 +54,16 @@ pub struct Binding {
 /// Lowers a checked project; `None` when it has errors (an artifact is only ever built
 /// from a program that type-checks).
 pub fn lower(analysis: &Analysis) -> Option<Lowered> {
+    lower_with(analysis, true)
+}
+
+/// Lowers a checked project without its source map, which comparing two versions does
+/// not need (`source_map` is empty).
+pub fn lower_without_source_map(analysis: &Analysis) -> Option<Lowered> {
+    lower_with(analysis, false)
+}
+
+fn lower_with(analysis: &Analysis, source_map: bool) -> Option<Lowered> {
     if analysis.load_failed || analysis.error_count() > 0 {
         return None;
     }
@@ -62,7 +72,10 @@ pub fn lower(analysis: &Analysis) -> Option<Lowered> {
         source_map: SourceMap::default(),
         file_index: BTreeMap::new(),
     };
-    lowering.index_files();
+    if source_map {
+        // Without indexed files no location is recorded, and no id is ever built.
+        lowering.index_files();
+    }
     let mut program = ir::Program::default();
     for (index, schema) in analysis.program.schemas.iter().enumerate() {
         let Some(TypeSymbol::Schema(id)) = analysis.program.types.get(&schema.name) else {
@@ -78,10 +91,10 @@ pub fn lower(analysis: &Analysis) -> Option<Lowered> {
                 fields: fields(&schema.record),
             },
         );
-        lowering.record_loc(format!("schema.{}", schema.name), schema.loc);
+        lowering.record_loc(|| format!("schema.{}", schema.name), schema.loc);
         for field in &schema.record.fields {
             lowering.record_loc(
-                format!("schema.{}.field.{}", schema.name, field.name),
+                || format!("schema.{}.field.{}", schema.name, field.name),
                 field.loc,
             );
         }
@@ -129,10 +142,12 @@ impl Lowering<'_> {
         }
     }
 
-    fn record_loc(&mut self, id: String, loc: Loc) {
+    /// Records where a declaration is; `id` is only built when source maps are wanted.
+    fn record_loc(&mut self, id: impl FnOnce() -> String, loc: Loc) {
         let Some(&file) = self.file_index.get(&loc.file) else {
             return;
         };
+        let id = id();
         let (line, column) = self.analysis.db.line_col(loc.file, loc.span.start);
         self.source_map.entries.insert(
             id,
@@ -144,7 +159,7 @@ impl Lowering<'_> {
         );
     }
 
-    fn at(&mut self, id: String, file: FileId, span: Span) {
+    fn at(&mut self, id: impl FnOnce() -> String, file: FileId, span: Span) {
         self.record_loc(id, Loc::new(file, span));
     }
 
@@ -163,7 +178,7 @@ impl Lowering<'_> {
                     .connections
                     .insert(decl.name.name.clone(), ir::Connection { kind });
                 self.at(
-                    format!("connection.{}", decl.name.name),
+                    || format!("connection.{}", decl.name.name),
                     file,
                     decl.name.span,
                 );
@@ -184,12 +199,12 @@ impl Lowering<'_> {
                 for a in &decl.assignments {
                     let path: Vec<&str> = a.target.iter().map(|s| s.name.as_str()).collect();
                     self.at(
-                        format!("map.{}.field.{}", decl.name.name, path.join(".")),
+                        || format!("map.{}.field.{}", decl.name.name, path.join(".")),
                         file,
                         a.span,
                     );
                 }
-                self.at(format!("map.{}", decl.name.name), file, decl.name.span);
+                self.at(|| format!("map.{}", decl.name.name), file, decl.name.span);
                 program.maps.insert(
                     decl.name.name.clone(),
                     ir::Map {
@@ -203,7 +218,7 @@ impl Lowering<'_> {
             }
             Item::Flow(decl) => {
                 let flow = self.flow(file, decl);
-                self.at(format!("flow.{}", decl.name.name), file, decl.name.span);
+                self.at(|| format!("flow.{}", decl.name.name), file, decl.name.span);
                 program.flows.insert(decl.name.name.clone(), flow);
             }
             Item::Environment(decl) => {
@@ -214,16 +229,18 @@ impl Lowering<'_> {
                     .collect();
                 for b in &decl.bindings {
                     self.at(
-                        format!(
-                            "environment.{}.binding.{}",
-                            decl.name.name, b.connection.name
-                        ),
+                        || {
+                            format!(
+                                "environment.{}.binding.{}",
+                                decl.name.name, b.connection.name
+                            )
+                        },
                         file,
                         b.span,
                     );
                 }
                 self.at(
-                    format!("environment.{}", decl.name.name),
+                    || format!("environment.{}", decl.name.name),
                     file,
                     decl.name.span,
                 );
@@ -245,7 +262,7 @@ impl Lowering<'_> {
                 flows.dedup();
                 maps.sort();
                 maps.dedup();
-                self.at(format!("test.{}", decl.name.value), file, decl.name.span);
+                self.at(|| format!("test.{}", decl.name.value), file, decl.name.span);
                 tests.push(TestSummary {
                     name: decl.name.value.clone(),
                     flows,
@@ -258,7 +275,7 @@ impl Lowering<'_> {
                     let entry = gates.entry(rule.environment.name.clone()).or_default();
                     entry.extend(rule.gates.iter().filter_map(|g| gate(&g.kind)));
                 }
-                self.at("promotion".to_string(), file, decl.span);
+                self.at(|| "promotion".to_string(), file, decl.span);
                 program.promotion = Some(ir::Promotion {
                     chain: decl.chain.iter().map(|e| e.name.clone()).collect(),
                     gates,
@@ -266,7 +283,7 @@ impl Lowering<'_> {
             }
             Item::Rollback(decl) => {
                 self.at(
-                    format!("rollback.{}.{}", decl.flow.name, decl.environment.name),
+                    || format!("rollback.{}.{}", decl.flow.name, decl.environment.name),
                     file,
                     decl.span,
                 );
@@ -372,7 +389,7 @@ impl Lowering<'_> {
             if let Some(node) = lowered {
                 let index = graph.add_node(node);
                 self.at(
-                    format!("flow.{}.step.{}", decl.name.name, index.index()),
+                    || format!("flow.{}.step.{}", decl.name.name, index.index()),
                     file,
                     step.span,
                 );
