@@ -1,45 +1,12 @@
 //! End-to-end tests of `weft diff`: the real binary on project folders, artifacts
 //! written by `weft build`, and revisions of a temporary git repository.
 
+mod common;
+
+use common::{copy_dir, repo, stderr, stdout, weft};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn weft(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run weft: {e}"))
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Copies a folder recursively.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir: {e}"));
-    for entry in std::fs::read_dir(from)
-        .unwrap_or_else(|e| panic!("read_dir: {e}"))
-        .flatten()
-    {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap_or_else(|e| panic!("copy: {e}"));
-        }
-    }
-}
+use std::process::Command;
 
 /// Replaces one occurrence of `from` in a file.
 fn edit(path: &Path, from: &str, to: &str) {

@@ -2,8 +2,12 @@
 //! Content-Length framing, on a copy of examples/customer-sync. Every wait is bounded,
 //! so a broken server fails the test instead of hanging it.
 
+mod common;
+
+use common::{copy_dir, repo};
+
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -12,26 +16,6 @@ use serde_json::{json, Value};
 
 /// Longest wait for any one answer.
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Copies a folder recursively.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir: {e}"));
-    for entry in std::fs::read_dir(from)
-        .unwrap_or_else(|e| panic!("read_dir: {e}"))
-        .flatten()
-    {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap_or_else(|e| panic!("copy: {e}"));
-        }
-    }
-}
 
 /// A running `weft lsp` and the temporary folder it works in.
 struct Server {

@@ -76,49 +76,7 @@ impl Analysis {
 
 /// Checks the project that holds `path` (a folder, its `weft.toml`, or a file in it).
 pub fn check_project(path: &Path) -> Analysis {
-    let mut db = SourceDb::new();
-    let project = match project::load(path, &mut db) {
-        Ok(project) => project,
-        Err(error) => {
-            return Analysis {
-                db,
-                project: None,
-                files: Vec::new(),
-                program: Program::default(),
-                typed: Typed::default(),
-                diagnostics: error.diagnostics,
-                load_failed: true,
-            }
-        }
-    };
-    let mut early = Vec::new();
-    let mut ids = Vec::new();
-    for source in &project.sources {
-        let (id, problem) = project::read_source(source, &project.root, &mut db);
-        match problem {
-            Some(d) => early.push(d),
-            None => ids.push(id),
-        }
-    }
-    if project.sources.is_empty() {
-        if let Some(manifest) = db.find(&project.root.join(project::MANIFEST)) {
-            early.push(
-                Diagnostic::new(
-                    crate::diagnostic::Code::NoSources,
-                    crate::source::Loc::new(manifest, crate::diagnostic::FILE_START),
-                    format!(
-                        "no .weft files under {}",
-                        project.manifest.sources.join(", ")
-                    ),
-                )
-                .with_note("put .weft files in the source folders named in weft.toml"),
-            );
-        }
-    }
-    let groups = project.manifest.groups.clone();
-    let mut analysis = analyse(db, ids, &groups, early);
-    analysis.project = Some(project);
-    analysis
+    check_project_with(path, &std::collections::HashMap::new())
 }
 
 /// Checks the project that holds `path` like [`check_project`], but takes the text of
@@ -168,7 +126,12 @@ pub fn check_project_with(
     let mut early = Vec::new();
     let mut ids = Vec::new();
     for source in &sources {
-        if let Some(text) = buffers.get(&canonical(source)) {
+        let buffer = if buffers.is_empty() {
+            None
+        } else {
+            buffers.get(&canonical(source))
+        };
+        if let Some(text) = buffer {
             let name = source
                 .strip_prefix(&project.root)
                 .unwrap_or(source)
