@@ -297,6 +297,21 @@ fn diagnostics_follow_edits() {
     assert_eq!(codes(&found), ["W0403"]);
     insta::assert_snapshot!("misspelled_field", server.redact(&json!(found)));
 
+    // The fix-it comes back as a quick fix that restores the field name.
+    let actions = server.request(
+        "textDocument/codeAction",
+        json!({
+            "textDocument": { "uri": server.uri(maps) },
+            "range": found[0]["range"],
+            "context": { "diagnostics": found },
+        }),
+    );
+    assert_eq!(actions[0]["title"], "did you mean `party_name`?");
+    assert_eq!(actions[0]["kind"], "quickfix");
+    let edits = &actions[0]["edit"]["changes"][server.uri(maps)];
+    assert_eq!(edits[0]["newText"], "party_name");
+    assert_eq!(edits[0]["range"], found[0]["range"]);
+
     // A newer edit wins over a pending one: only the last text is reported.
     server.change(
         maps,

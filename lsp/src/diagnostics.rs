@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tower_lsp_server::ls_types::{
     Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
     Position, Range, Uri,
@@ -65,19 +65,25 @@ pub fn internal_error(panic: &str) -> Diagnostic {
     }
 }
 
-/// A fix-it as sent in a diagnostic's `data`, for code actions.
-#[derive(Debug, Serialize)]
-struct FixData {
-    message: String,
-    edits: Vec<EditData>,
+/// A fix-it as sent in a diagnostic's `data` (`{ "fixes": [...] }`), for code actions.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct FixData {
+    /// What the fix does.
+    pub message: String,
+    /// Its edits, applied together.
+    pub edits: Vec<EditData>,
 }
 
-#[derive(Debug, Serialize)]
-struct EditData {
-    uri: Uri,
-    range: Range,
+/// One edit of a fix-it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct EditData {
+    /// The file.
+    pub uri: Uri,
+    /// The text replaced.
+    pub range: Range,
+    /// The replacement.
     #[serde(rename = "newText")]
-    new_text: String,
+    pub new_text: String,
 }
 
 struct Converter<'a> {

@@ -6,6 +6,7 @@
 //! converts between LSP positions and the compiler's byte offsets.
 #![deny(unsafe_code)]
 
+pub mod code_action;
 pub mod completion;
 pub mod definition;
 pub mod diagnostics;

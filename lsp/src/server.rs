@@ -14,7 +14,7 @@ use weft_compiler::source::FileId;
 
 use crate::position::LineIndex;
 use crate::world::{self, path_of, ProjectKey, Snapshot, World};
-use crate::{completion, definition, formatting, hover, symbols};
+use crate::{code_action, completion, definition, formatting, hover, symbols};
 
 /// How long typing must pause before a project is checked again.
 const DEBOUNCE: Duration = Duration::from_millis(120);
@@ -143,6 +143,12 @@ impl LanguageServer for Backend {
                 document_symbol_provider: Some(OneOf::Left(true)),
                 workspace_symbol_provider: Some(OneOf::Left(true)),
                 document_formatting_provider: Some(OneOf::Left(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                        ..CodeActionOptions::default()
+                    },
+                )),
                 completion_provider: Some(CompletionOptions {
                     trigger_characters: Some(vec![".".to_string()]),
                     ..CompletionOptions::default()
@@ -319,6 +325,11 @@ impl LanguageServer for Backend {
         tokio::task::spawn_blocking(move || formatting::format(&text))
             .await
             .map_err(|error| internal(format!("the formatter failed: {error}")))
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let actions = code_action::actions(&params);
+        Ok((!actions.is_empty()).then_some(actions))
     }
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
