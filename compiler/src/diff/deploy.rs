@@ -92,27 +92,15 @@ fn bindings(cx: &mut Cx<'_>, env: &str, old: &Environment, new: &Environment) {
     for connection in names {
         let origin = Origin::Connection(connection);
         let id = format!("environment.{env}.binding.{connection}");
-        match (old.bindings.get(connection), new.bindings.get(connection)) {
-            (Some(a), None) => cx.push(
-                id,
-                Action::Removed,
-                Class::Breaking,
-                format!("binding of {connection} in {env} removed"),
-                Some(describe_binding(a)),
-                None,
-                origin,
-            ),
-            (None, Some(b)) => cx.push(
-                id,
-                Action::Added,
-                Class::Behaviour,
-                format!("binding of {connection} in {env} added"),
-                None,
-                Some(describe_binding(b)),
-                origin,
-            ),
-            (Some(a), Some(b)) => binding(cx, env, connection, &id, a, b),
-            (None, None) => {}
+        if let Some((a, b)) = cx.presence(
+            id.clone(),
+            &format!("binding of {connection} in {env}"),
+            (old.bindings.get(connection), new.bindings.get(connection)),
+            (Class::Breaking, Class::Behaviour),
+            describe_binding,
+            origin,
+        ) {
+            binding(cx, env, connection, &id, a, b);
         }
     }
 }
@@ -380,82 +368,68 @@ pub(super) fn rollbacks(cx: &mut Cx<'_>, old: &[Rollback], new: &[Rollback]) {
         let (flow, env) = k;
         let id = format!("rollback.{flow}.{env}");
         let origin = Origin::Flow(flow);
-        match (old.get(k), new.get(k)) {
-            (Some(a), None) => cx.push(
+        if let Some((a, b)) = cx.presence(
+            id.clone(),
+            &format!("automatic rollback of {flow} in {env}"),
+            (old.get(k), new.get(k)),
+            (Class::Breaking, Class::Behaviour),
+            |a| a.to_string(),
+            origin,
+        ) {
+            let mut parts = Vec::new();
+            let mut weaker = false;
+            if a.threshold_percent != b.threshold_percent {
+                weaker |= b.threshold_percent > a.threshold_percent;
+                parts.push(format!(
+                    "threshold {} -> {}",
+                    percent(a.threshold_percent),
+                    percent(b.threshold_percent)
+                ));
+            }
+            if a.window_millis != b.window_millis {
+                parts.push(format!(
+                    "window {} -> {}",
+                    duration(a.window_millis),
+                    duration(b.window_millis)
+                ));
+            }
+            if a.min_runs != b.min_runs {
+                weaker |= b.min_runs > a.min_runs;
+                parts.push(format!("min runs {} -> {}", a.min_runs, b.min_runs));
+            }
+            if a.action != b.action {
+                weaker = true;
+                parts.push(format!("action {} -> {}", a.action, b.action));
+            }
+            let old_alerts: BTreeSet<&String> = a.alerts.iter().collect();
+            let new_alerts: BTreeSet<&String> = b.alerts.iter().collect();
+            for gone in old_alerts.difference(&new_alerts) {
+                weaker = true;
+                parts.push(format!("alert \"{gone}\" removed"));
+            }
+            for added in new_alerts.difference(&old_alerts) {
+                parts.push(format!("alert \"{added}\" added"));
+            }
+            if parts.is_empty() {
+                continue;
+            }
+            cx.push(
                 id,
-                Action::Removed,
-                Class::Breaking,
-                format!("automatic rollback of {flow} in {env} removed"),
+                Action::Modified,
+                if weaker {
+                    Class::Breaking
+                } else {
+                    Class::Behaviour
+                },
+                format!(
+                    "automatic rollback of {flow} in {env}{}: {}",
+                    if weaker { " weakened" } else { "" },
+                    parts.join(", ")
+                ),
                 Some(a.to_string()),
-                None,
-                origin,
-            ),
-            (None, Some(b)) => cx.push(
-                id,
-                Action::Added,
-                Class::Behaviour,
-                format!("automatic rollback of {flow} in {env} added"),
-                None,
                 Some(b.to_string()),
                 origin,
-            ),
-            (Some(a), Some(b)) => {
-                let mut parts = Vec::new();
-                let mut weaker = false;
-                if a.threshold_percent != b.threshold_percent {
-                    weaker |= b.threshold_percent > a.threshold_percent;
-                    parts.push(format!(
-                        "threshold {} -> {}",
-                        percent(a.threshold_percent),
-                        percent(b.threshold_percent)
-                    ));
-                }
-                if a.window_millis != b.window_millis {
-                    parts.push(format!(
-                        "window {} -> {}",
-                        duration(a.window_millis),
-                        duration(b.window_millis)
-                    ));
-                }
-                if a.min_runs != b.min_runs {
-                    weaker |= b.min_runs > a.min_runs;
-                    parts.push(format!("min runs {} -> {}", a.min_runs, b.min_runs));
-                }
-                if a.action != b.action {
-                    weaker = true;
-                    parts.push(format!("action {} -> {}", a.action, b.action));
-                }
-                let old_alerts: BTreeSet<&String> = a.alerts.iter().collect();
-                let new_alerts: BTreeSet<&String> = b.alerts.iter().collect();
-                for gone in old_alerts.difference(&new_alerts) {
-                    weaker = true;
-                    parts.push(format!("alert \"{gone}\" removed"));
-                }
-                for added in new_alerts.difference(&old_alerts) {
-                    parts.push(format!("alert \"{added}\" added"));
-                }
-                if parts.is_empty() {
-                    continue;
-                }
-                cx.push(
-                    id,
-                    Action::Modified,
-                    if weaker {
-                        Class::Breaking
-                    } else {
-                        Class::Behaviour
-                    },
-                    format!(
-                        "automatic rollback of {flow} in {env}{}: {}",
-                        if weaker { " weakened" } else { "" },
-                        parts.join(", ")
-                    ),
-                    Some(a.to_string()),
-                    Some(b.to_string()),
-                    origin,
-                );
-            }
-            (None, None) => {}
+            );
         }
     }
 }

@@ -34,27 +34,15 @@ pub(super) fn flows(cx: &mut Cx<'_>, old: &Program, new: &Program) {
     for name in names {
         let origin = Origin::Flow(name);
         let id = format!("flow.{name}");
-        match (old.flows.get(name), new.flows.get(name)) {
-            (Some(a), None) => cx.push(
-                id,
-                Action::Removed,
-                Class::Breaking,
-                format!("flow {name} removed"),
-                Some(listing(a)),
-                None,
-                origin,
-            ),
-            (None, Some(b)) => cx.push(
-                id,
-                Action::Added,
-                Class::Behaviour,
-                format!("flow {name} added"),
-                None,
-                Some(listing(b)),
-                origin,
-            ),
-            (Some(a), Some(b)) => compare_flows(cx, name, a, b),
-            (None, None) => {}
+        if let Some((a, b)) = cx.presence(
+            id,
+            &format!("flow {name}"),
+            (old.flows.get(name), new.flows.get(name)),
+            (Class::Breaking, Class::Behaviour),
+            listing,
+            origin,
+        ) {
+            compare_flows(cx, name, a, b);
         }
     }
 }

@@ -325,6 +325,48 @@ impl<'a> Lazy<'a> {
 }
 
 impl Cx<'_> {
+    /// Reports `what` as removed (with `classes.0`) or added (with `classes.1`) when it
+    /// exists in one version only, shown by `show`; when it exists in both, returns the
+    /// two for the caller to compare.
+    fn presence<'v, T: ?Sized>(
+        &mut self,
+        id: String,
+        what: &str,
+        sides: (Option<&'v T>, Option<&'v T>),
+        classes: (Class, Class),
+        show: impl Fn(&T) -> String,
+        origin: Origin<'_>,
+    ) -> Option<(&'v T, &'v T)> {
+        match sides {
+            (Some(a), None) => {
+                self.push(
+                    id,
+                    Action::Removed,
+                    classes.0,
+                    format!("{what} removed"),
+                    Some(show(a)),
+                    None,
+                    origin,
+                );
+                None
+            }
+            (None, Some(b)) => {
+                self.push(
+                    id,
+                    Action::Added,
+                    classes.1,
+                    format!("{what} added"),
+                    None,
+                    Some(show(b)),
+                    origin,
+                );
+                None
+            }
+            (Some(a), Some(b)) => Some((a, b)),
+            (None, None) => None,
+        }
+    }
+
     /// Records a change; `affects` comes from `origin` in both versions.
     #[allow(clippy::too_many_arguments)]
     fn push(

@@ -259,45 +259,31 @@ pub(super) fn schemas(cx: &mut Cx<'_>, old: &Program, new: &Program) {
                 .collect::<Vec<_>>()
                 .join("\n")
         };
-        match (old.schemas.get(name), new.schemas.get(name)) {
-            (Some(a), None) => cx.push(
-                id,
-                Action::Removed,
-                Class::Breaking,
-                format!("schema {name} removed"),
-                Some(record(&a.fields)),
-                None,
-                origin,
-            ),
-            (None, Some(b)) => cx.push(
-                id,
-                Action::Added,
-                Class::Behaviour,
-                format!("schema {name} added"),
-                None,
-                Some(record(&b.fields)),
-                origin,
-            ),
-            (Some(a), Some(b)) => {
-                if a.doc != b.doc {
-                    doc_change(
-                        cx,
-                        format!("{id}.doc"),
-                        &format!("doc of schema {name}"),
-                        a.doc.as_deref(),
-                        b.doc.as_deref(),
-                        origin,
-                    );
-                }
-                let site = Site {
-                    id,
-                    label: name.clone(),
-                    whole: format!("schema {name}"),
+        if let Some((a, b)) = cx.presence(
+            id.clone(),
+            &format!("schema {name}"),
+            (old.schemas.get(name), new.schemas.get(name)),
+            (Class::Breaking, Class::Behaviour),
+            |a| record(&a.fields),
+            origin,
+        ) {
+            if a.doc != b.doc {
+                doc_change(
+                    cx,
+                    format!("{id}.doc"),
+                    &format!("doc of schema {name}"),
+                    a.doc.as_deref(),
+                    b.doc.as_deref(),
                     origin,
-                };
-                compare_fields(cx, &site, &[], &a.fields, &b.fields);
+                );
             }
-            (None, None) => {}
+            let site = Site {
+                id,
+                label: name.clone(),
+                whole: format!("schema {name}"),
+                origin,
+            };
+            compare_fields(cx, &site, &[], &a.fields, &b.fields);
         }
     }
 }
@@ -369,27 +355,15 @@ pub(super) fn maps(cx: &mut Cx<'_>, old: &Program, new: &Program) {
     for name in names {
         let origin = Origin::Map(name);
         let id = format!("map.{name}");
-        match (old.maps.get(name), new.maps.get(name)) {
-            (Some(a), None) => cx.push(
-                id,
-                Action::Removed,
-                Class::Behaviour,
-                format!("map {name} removed"),
-                Some(signature(name, a)),
-                None,
-                origin,
-            ),
-            (None, Some(b)) => cx.push(
-                id,
-                Action::Added,
-                Class::Behaviour,
-                format!("map {name} added"),
-                None,
-                Some(signature(name, b)),
-                origin,
-            ),
-            (Some(a), Some(b)) => compare_maps(cx, name, a, b),
-            (None, None) => {}
+        if let Some((a, b)) = cx.presence(
+            id,
+            &format!("map {name}"),
+            (old.maps.get(name), new.maps.get(name)),
+            (Class::Behaviour, Class::Behaviour),
+            |a| signature(name, a),
+            origin,
+        ) {
+            compare_maps(cx, name, a, b);
         }
     }
 }
@@ -446,54 +420,40 @@ fn compare_maps(cx: &mut Cx<'_>, name: &str, old: &Map, new: &Map) {
     let paths: BTreeSet<&String> = old_fields.keys().chain(new_fields.keys()).collect();
     for path in paths {
         let id = format!("map.{name}.field.{path}");
-        match (old_fields.get(path), new_fields.get(path)) {
-            (Some(a), None) => cx.push(
-                id,
-                Action::Removed,
-                Class::Behaviour,
-                format!("mapping {label}.{path} removed"),
-                Some(a.to_string()),
-                None,
-                origin,
-            ),
-            (None, Some(b)) => cx.push(
-                id,
-                Action::Added,
-                Class::Behaviour,
-                format!("mapping {label}.{path} added"),
-                None,
-                Some(b.to_string()),
-                origin,
-            ),
-            (Some(a), Some(b)) => {
-                let mut bound = vec![(old.param.clone(), new.param.clone())];
-                let (before, after) = (a.to_string(), b.to_string());
-                match compare(a, b, &mut bound) {
-                    Sameness::Same => {}
-                    Sameness::Renamed => cx.push(
-                        id,
-                        Action::Modified,
-                        Class::Cosmetic,
-                        format!("mapping {label}.{path}: a lambda parameter was renamed"),
-                        Some(before),
-                        Some(after),
-                        origin,
+        if let Some((a, b)) = cx.presence(
+            id.clone(),
+            &format!("mapping {label}.{path}"),
+            (old_fields.get(path), new_fields.get(path)),
+            (Class::Behaviour, Class::Behaviour),
+            |a| a.to_string(),
+            origin,
+        ) {
+            let mut bound = vec![(old.param.clone(), new.param.clone())];
+            let (before, after) = (a.to_string(), b.to_string());
+            match compare(a, b, &mut bound) {
+                Sameness::Same => {}
+                Sameness::Renamed => cx.push(
+                    id,
+                    Action::Modified,
+                    Class::Cosmetic,
+                    format!("mapping {label}.{path}: a lambda parameter was renamed"),
+                    Some(before),
+                    Some(after),
+                    origin,
+                ),
+                Sameness::Different => cx.push(
+                    id,
+                    Action::Modified,
+                    Class::Behaviour,
+                    format!(
+                        "mapping {label}.{path} {}",
+                        changed_from_to(&before, &after)
                     ),
-                    Sameness::Different => cx.push(
-                        id,
-                        Action::Modified,
-                        Class::Behaviour,
-                        format!(
-                            "mapping {label}.{path} {}",
-                            changed_from_to(&before, &after)
-                        ),
-                        Some(before),
-                        Some(after),
-                        origin,
-                    ),
-                }
+                    Some(before),
+                    Some(after),
+                    origin,
+                ),
             }
-            (None, None) => {}
         }
     }
 }
