@@ -74,18 +74,8 @@ impl Checker<'_> {
             self.report(d);
             return;
         };
-        match self.program.connections.get(&binding.connection.name) {
-            None => self.unknown_name(
-                Code::UnknownConnection,
-                "connection",
-                &binding.connection.name,
-                self.loc(binding.connection.span),
-                self.program
-                    .connections
-                    .keys()
-                    .map(String::as_str)
-                    .collect(),
-            ),
+        match self.connection(&binding.connection) {
+            None => {}
             Some(connection) => {
                 if let Some(declared) = connection.kind {
                     if declared.name != kind.name {

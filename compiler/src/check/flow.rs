@@ -373,18 +373,7 @@ impl Checker<'_> {
             let ty = self.expr(arg, Some(&Type::String), &Scope::default());
             self.expect_type(arg, &ty, &Type::String, "operation arguments are strings");
         }
-        let Some(connection) = self.program.connections.get(&call.connection.name).cloned() else {
-            self.unknown_name(
-                Code::UnknownConnection,
-                "connection",
-                &call.connection.name,
-                self.loc(call.connection.span),
-                self.program
-                    .connections
-                    .keys()
-                    .map(String::as_str)
-                    .collect(),
-            );
+        let Some(connection) = self.connection(&call.connection) else {
             return;
         };
         self.used_connections.push((
@@ -510,6 +499,30 @@ impl Checker<'_> {
                 )),
             );
         }
+    }
+
+    /// The declared connection `name` refers to; reports it when there is none.
+    pub(super) fn connection(
+        &mut self,
+        name: &crate::syntax::Ident,
+    ) -> Option<crate::resolve::Connection> {
+        let found = self.program.connections.get(&name.name).cloned();
+        if found.is_none() {
+            let declared = self
+                .program
+                .connections
+                .keys()
+                .map(String::as_str)
+                .collect();
+            self.unknown_name(
+                Code::UnknownConnection,
+                "connection",
+                &name.name,
+                self.loc(name.span),
+                declared,
+            );
+        }
+        found
     }
 
     /// Reports an unknown name with a did-you-mean fix.

@@ -116,19 +116,8 @@ impl Checker<'_> {
     }
 
     fn test_operation(&mut self, call: &OpCall) {
-        match self.program.connections.get(&call.connection.name).cloned() {
-            Some(connection) => self.operation(call, &connection, None),
-            None => self.unknown_name(
-                Code::UnknownConnection,
-                "connection",
-                &call.connection.name,
-                self.loc(call.connection.span),
-                self.program
-                    .connections
-                    .keys()
-                    .map(String::as_str)
-                    .collect(),
-            ),
+        if let Some(connection) = self.connection(&call.connection) {
+            self.operation(call, &connection, None);
         }
     }
 
