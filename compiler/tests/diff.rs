@@ -4,6 +4,10 @@
 //! snapshots of a few, properties over the example projects, and a round trip of the
 //! IR printer through the compiler.
 
+mod common;
+
+use common::{files, manifest};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -15,48 +19,8 @@ use weft_compiler::project::Manifest;
 use weft_compiler::render;
 use weft_runtime::ir::{self, Expr, Program, Step, Type};
 
-fn manifest() -> Manifest {
-    let mut groups = BTreeMap::new();
-    groups.insert(
-        "integration-leads".to_string(),
-        vec!["alice".to_string(), "bob".to_string()],
-    );
-    Manifest {
-        name: "fixture".into(),
-        version: "0.1.0".into(),
-        sources: vec![".".into()],
-        groups,
-    }
-}
-
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/diff")
-}
-
-/// Splits a fixture into its files.
-fn files(path: &Path) -> Vec<(String, PathBuf, String)> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let default_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut out: Vec<(String, PathBuf, String)> = Vec::new();
-    for line in text.split_inclusive('\n') {
-        if let Some(name) = line.strip_prefix("// file: ") {
-            let name = name.trim().to_string();
-            out.push((name.clone(), dir.join(&name), String::new()));
-            continue;
-        }
-        if out.is_empty() {
-            out.push((default_name.clone(), path.to_path_buf(), String::new()));
-        }
-        if let Some(last) = out.last_mut() {
-            last.2.push_str(line);
-        }
-    }
-    out
 }
 
 /// Checks and lowers in-memory files; panics with the diagnostics when they have errors.
