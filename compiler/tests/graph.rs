@@ -199,6 +199,7 @@ fn graphviz_accepts_the_dot_when_installed() {
             .stderr(Stdio::piped())
             .spawn()
         else {
+            println!("skipped: Graphviz `dot` is not on PATH (apt-get install graphviz)");
             return;
         };
         if let Some(mut stdin) = child.stdin.take() {
