@@ -27,6 +27,8 @@ struct Server {
     next_id: i64,
     /// The temporary folder, canonical, as the server names it.
     root: PathBuf,
+    /// What the server said it can do in `initialize`.
+    capabilities: Value,
     _dir: tempfile::TempDir,
 }
 
@@ -66,6 +68,7 @@ impl Server {
             backlog: Vec::new(),
             next_id: 0,
             root,
+            capabilities: Value::Null,
             _dir: dir,
         };
         let root_uri = server.uri("customer-sync");
@@ -84,6 +87,7 @@ impl Server {
                 .unwrap_or(false),
             "{result}"
         );
+        server.capabilities = result["capabilities"].clone();
         server.notify("initialized", json!({}));
         server
     }
@@ -525,5 +529,366 @@ fn files_outside_projects_and_unknown_documents() {
         json!({ "textDocument": { "uri": uri } }),
     );
     server.diagnostics(loose, |d| d.is_empty());
+    server.stop();
+}
+
+/// Locations as `file line:character-line:character`, one per line, paths relative to
+/// the project.
+fn render_locations(server: &Server, locations: &Value) -> String {
+    let prefix = server.uri("customer-sync/");
+    let mut lines: Vec<String> = locations
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .map(|l| {
+            let range = &l["range"];
+            format!(
+                "{} {}:{}-{}:{}",
+                l["uri"].as_str().unwrap_or("").replace(&prefix, ""),
+                range["start"]["line"],
+                range["start"]["character"],
+                range["end"]["line"],
+                range["end"]["character"]
+            )
+        })
+        .collect();
+    lines.sort();
+    lines.join("\n")
+}
+
+/// The byte offset of an LSP position in `text`.
+fn offset_of(text: &str, position: &Value) -> usize {
+    let line = position["line"].as_u64().unwrap_or(0) as usize;
+    let character = position["character"].as_u64().unwrap_or(0) as usize;
+    let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+    let mut units = 0;
+    for (i, c) in text[start..].char_indices() {
+        if units >= character || c == '\n' {
+            return start + i;
+        }
+        units += c.len_utf16();
+    }
+    text.len()
+}
+
+/// `text` with the edits of a workspace edit for one file applied.
+fn apply_edits(text: &str, edits: &Value) -> String {
+    let mut spans: Vec<(usize, usize, String)> = edits
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .map(|e| {
+            (
+                offset_of(text, &e["range"]["start"]),
+                offset_of(text, &e["range"]["end"]),
+                e["newText"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut out = text.to_string();
+    for (start, end, new) in spans {
+        out.replace_range(start..end, &new);
+    }
+    out
+}
+
+#[test]
+fn references_and_rename_across_files() {
+    let mut server = Server::start();
+    let maps = "customer-sync/src/maps.weft";
+    let flows = "customer-sync/src/flows.weft";
+    let text = server.read(maps);
+    let flow_text = server.read(flows);
+    server.open(maps, &text);
+    server.open(flows, &flow_text);
+    server.diagnostics(maps, |_| true);
+
+    // A map: its declaration, the flows that apply it and the tests that snapshot it.
+    let mut at = server.at(flows, &flow_text, "map customer_to_account", 6);
+    at["context"] = json!({ "includeDeclaration": true });
+    let found = server.request("textDocument/references", at.clone());
+    insta::assert_snapshot!("references_map", render_locations(&server, &found));
+    at["context"] = json!({ "includeDeclaration": false });
+    let uses = server.request("textDocument/references", at);
+    assert_eq!(
+        uses.as_array().map(Vec::len),
+        found.as_array().map(|l| l.len() - 1)
+    );
+
+    // A schema field: its declaration and every path that reads it.
+    let mut at = server.at(maps, &text, "trim(c.party_name)", 8);
+    at["context"] = json!({ "includeDeclaration": true });
+    let found = server.request("textDocument/references", at);
+    insta::assert_snapshot!("references_field", render_locations(&server, &found));
+
+    // A schema used in two files.
+    let mut at = server.at(maps, &text, "c: ErpCustomer", 4);
+    at["context"] = json!({ "includeDeclaration": true });
+    let found = server.request("textDocument/references", at);
+    let rendered = render_locations(&server, &found);
+    assert!(
+        rendered.contains("src/schemas.weft") && rendered.contains("src/flows.weft"),
+        "{rendered}"
+    );
+
+    // Rename a map from its use in a flow: the declaration in another file changes too.
+    let at = server.at(flows, &flow_text, "map customer_to_account", 6);
+    let prepared = server.request("textDocument/prepareRename", at.clone());
+    assert_eq!(prepared["start"]["line"], at["position"]["line"]);
+    assert_eq!(
+        prepared["end"]["character"].as_u64(),
+        prepared["start"]["character"]
+            .as_u64()
+            .map(|c| c + "customer_to_account".len() as u64)
+    );
+    let mut params = at.clone();
+    params["newName"] = json!("account_of");
+    let edit = server.request("textDocument/rename", params);
+    let changes = &edit["changes"];
+    let renamed_maps = apply_edits(&text, &changes[server.uri(maps)]);
+    let renamed_flows = apply_edits(&flow_text, &changes[server.uri(flows)]);
+    assert!(renamed_maps.contains("map account_of(c: ErpCustomer)"));
+    assert!(!renamed_flows.contains("customer_to_account"));
+    assert_eq!(renamed_flows.matches("map account_of\n").count(), 2);
+    let tests_uri = server.uri("customer-sync/src/tests.weft");
+    assert!(
+        changes[&tests_uri]
+            .as_array()
+            .is_some_and(|e| !e.is_empty()),
+        "{edit}"
+    );
+    // The renamed project is still clean.
+    server.change(maps, 2, &renamed_maps);
+    server.change(flows, 2, &renamed_flows);
+    let tests = "customer-sync/src/tests.weft";
+    let test_text = apply_edits(&server.read(tests), &changes[&tests_uri]);
+    server.open(tests, &test_text);
+    let fresh = server.request("textDocument/references", {
+        let mut at = server.at(maps, &renamed_maps, "map account_of", 5);
+        at["context"] = json!({ "includeDeclaration": true });
+        at
+    });
+    assert_eq!(fresh.as_array().map(Vec::len), found_len(&edit));
+
+    // Refusals: a built-in, a keyword, a taken name, a name that is not an identifier.
+    let refuse = |server: &mut Server,
+                  file: &str,
+                  text: &str,
+                  needle: &str,
+                  shift: usize,
+                  new_name: &str| {
+        let mut params = server.at(file, text, needle, shift);
+        params["newName"] = json!(new_name);
+        let response = server.request_raw("textDocument/rename", params);
+        response["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not refused: {response}"))
+            .to_string()
+    };
+    let message = refuse(
+        &mut server,
+        maps,
+        &renamed_maps,
+        "trim(c.party_name)",
+        1,
+        "strip",
+    );
+    assert!(message.contains("built-in"), "{message}");
+    let message = refuse(
+        &mut server,
+        flows,
+        &renamed_flows,
+        "flow account_sync",
+        1,
+        "x",
+    );
+    assert!(message.contains("keyword"), "{message}");
+    let message = refuse(
+        &mut server,
+        maps,
+        &renamed_maps,
+        "c: ErpCustomer",
+        4,
+        "ErpSite",
+    );
+    assert!(message.contains("already taken"), "{message}");
+    let message = refuse(
+        &mut server,
+        maps,
+        &renamed_maps,
+        "map account_of",
+        5,
+        "account-of",
+    );
+    assert!(message.contains("not an identifier"), "{message}");
+    let message = refuse(
+        &mut server,
+        maps,
+        &renamed_maps,
+        "BillingAddress.city",
+        16,
+        "town",
+    );
+    assert!(message.contains("imported schema"), "{message}");
+    let response = server.request_raw(
+        "textDocument/prepareRename",
+        server.at(maps, &renamed_maps, "trim(c.party_name)", 1),
+    );
+    assert!(response.get("error").is_some(), "{response}");
+    server.stop();
+}
+
+/// The number of edits of a workspace edit.
+fn found_len(edit: &Value) -> Option<usize> {
+    edit["changes"].as_object().map(|files| {
+        files
+            .values()
+            .filter_map(Value::as_array)
+            .map(Vec::len)
+            .sum()
+    })
+}
+
+/// Semantic tokens decoded to `line:character text type [modifiers]`, one per line.
+fn render_tokens(text: &str, data: &Value, legend: &Value) -> String {
+    let numbers: Vec<u64> = data
+        .as_array()
+        .map(|d| d.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    let lines: Vec<&str> = text.split('\n').collect();
+    let (mut line, mut character) = (0u64, 0u64);
+    let mut out = String::new();
+    for token in numbers.chunks(5) {
+        let [delta_line, delta_start, length, ty, modifiers] = token else {
+            panic!("a token of {} numbers", token.len());
+        };
+        if *delta_line > 0 {
+            line += delta_line;
+            character = *delta_start;
+        } else {
+            character += delta_start;
+        }
+        let source: String = lines
+            .get(line as usize)
+            .map(|l| {
+                l.encode_utf16()
+                    .skip(character as usize)
+                    .take(*length as usize)
+                    .collect::<Vec<u16>>()
+            })
+            .map(|units| String::from_utf16_lossy(&units))
+            .unwrap_or_default();
+        let names: Vec<&str> = legend["tokenModifiers"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .enumerate()
+                    .filter(|(i, _)| modifiers & (1 << i) != 0)
+                    .filter_map(|(_, n)| n.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{line}:{character} {source} {}{}\n",
+            legend["tokenTypes"][*ty as usize].as_str().unwrap_or("?"),
+            if names.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", names.join(", "))
+            }
+        ));
+    }
+    out
+}
+
+#[test]
+fn semantic_tokens_signature_help_and_folding() {
+    let mut server = Server::start();
+    let maps = "customer-sync/src/maps.weft";
+    let flows = "customer-sync/src/flows.weft";
+    let text = server.read(maps);
+    let flow_text = server.read(flows);
+    server.open(maps, &text);
+    server.open(flows, &flow_text);
+    server.diagnostics(maps, |_| true);
+
+    // The legend comes with the capabilities; the tokens of a whole file, decoded.
+    let legend = server.capabilities["semanticTokensProvider"]["legend"].clone();
+    assert!(
+        legend["tokenTypes"].as_array().is_some_and(|t| t.len() > 8),
+        "{legend}"
+    );
+    let tokens = server.request(
+        "textDocument/semanticTokens/full",
+        json!({ "textDocument": { "uri": server.uri(flows) } }),
+    );
+    let rendered = render_tokens(&flow_text, &tokens["data"], &legend);
+    assert!(
+        rendered.contains(" account_sync function [declaration]"),
+        "{rendered}"
+    );
+    insta::assert_snapshot!("semantic_tokens_flows", rendered);
+    let tokens = server.request(
+        "textDocument/semanticTokens/full",
+        json!({ "textDocument": { "uri": server.uri(maps) } }),
+    );
+    let rendered = render_tokens(&text, &tokens["data"], &legend);
+    assert!(rendered.contains(" party_name property\n"), "{rendered}");
+    assert!(
+        rendered.contains(" trim function [defaultLibrary]\n"),
+        "{rendered}"
+    );
+
+    // Signature help of a built-in, with the argument the cursor is in, and of a map.
+    let help = server.request(
+        "textDocument/signatureHelp",
+        server.at(maps, &text, "round(c.annual_revenue, 0)", 24),
+    );
+    assert_eq!(
+        help["signatures"][0]["label"],
+        "round(n: Decimal, places: Int) -> Decimal"
+    );
+    assert_eq!(help["activeParameter"], 1);
+    let help = server.request(
+        "textDocument/signatureHelp",
+        server.at(maps, &text, "site_to_address(c.ship_to)", 16),
+    );
+    assert_eq!(
+        help["signatures"][0]["label"],
+        "site_to_address(source: ErpSite) -> SalesforceAddress"
+    );
+    assert_eq!(help["activeParameter"], 0);
+    let help = server.request(
+        "textDocument/signatureHelp",
+        server.at(maps, &text, "map customer_to_account", 4),
+    );
+    assert_eq!(help, Value::Null);
+
+    // Folding: every multi-line block and the runs of comments.
+    let ranges = server.request(
+        "textDocument/foldingRange",
+        json!({ "textDocument": { "uri": server.uri(maps) } }),
+    );
+    let rendered: Vec<String> = ranges
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .map(|r| {
+            format!(
+                "{}-{}{}",
+                r["startLine"],
+                r["endLine"],
+                r["kind"]
+                    .as_str()
+                    .map(|k| format!(" {k}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("folding_maps", rendered.join("\n"));
     server.stop();
 }

@@ -10,11 +10,16 @@ pub mod code_action;
 pub mod completion;
 pub mod definition;
 pub mod diagnostics;
+pub mod folding;
 pub mod formatting;
 pub mod hover;
 pub mod lookup;
 pub mod position;
+pub mod references;
+pub mod rename;
+pub mod semantic_tokens;
 pub mod server;
+pub mod signature_help;
 pub mod symbols;
 pub mod world;
 

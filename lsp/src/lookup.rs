@@ -467,7 +467,7 @@ pub fn element(ty: &Type) -> Type {
 const LIST_FUNCTIONS: &[&str] = &["sum", "count", "map", "filter", "any", "all"];
 
 /// The type a lambda parameter of a call gets: the item type of the call's list.
-fn lambda_item(program: &Program, function: &str, args: &[Expr], scope: &[Binding]) -> Type {
+pub fn lambda_item(program: &Program, function: &str, args: &[Expr], scope: &[Binding]) -> Type {
     if !LIST_FUNCTIONS.contains(&function) || program.maps.contains_key(function) {
         return Type::Error;
     }

@@ -14,7 +14,10 @@ use weft_compiler::source::FileId;
 
 use crate::position::LineIndex;
 use crate::world::{self, path_of, ProjectKey, Snapshot, World};
-use crate::{code_action, completion, definition, formatting, hover, symbols};
+use crate::{
+    code_action, completion, definition, folding, formatting, hover, references, rename,
+    semantic_tokens, signature_help, symbols,
+};
 
 /// How long typing must pause before a project is checked again.
 const DEBOUNCE: Duration = Duration::from_millis(120);
@@ -111,6 +114,15 @@ fn internal(message: String) -> Error {
     }
 }
 
+/// A request refused with a message for the user, such as renaming a built-in.
+fn refused(message: String) -> Error {
+    Error {
+        code: ErrorCode::InvalidRequest,
+        message: message.into(),
+        data: None,
+    }
+}
+
 fn is_weft(uri: &Uri) -> bool {
     uri.path().as_str().ends_with(".weft")
 }
@@ -153,6 +165,27 @@ impl LanguageServer for Backend {
                     trigger_characters: Some(vec![".".to_string()]),
                     ..CompletionOptions::default()
                 }),
+                references_provider: Some(OneOf::Left(true)),
+                rename_provider: Some(OneOf::Right(RenameOptions {
+                    prepare_provider: Some(true),
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
+                })),
+                semantic_tokens_provider: Some(
+                    SemanticTokensServerCapabilities::SemanticTokensOptions(
+                        SemanticTokensOptions {
+                            legend: semantic_tokens::legend(),
+                            full: Some(SemanticTokensFullOptions::Bool(true)),
+                            range: None,
+                            ..SemanticTokensOptions::default()
+                        },
+                    ),
+                ),
+                signature_help_provider: Some(SignatureHelpOptions {
+                    trigger_characters: Some(vec!["(".to_string(), ",".to_string()]),
+                    retrigger_characters: None,
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
+                }),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 ..ServerCapabilities::default()
             },
             server_info: Some(ServerInfo {
@@ -338,6 +371,81 @@ impl LanguageServer for Backend {
         self.on_file(&at.text_document.uri, move |snapshot, analysis, file| {
             let items = completion::completion(snapshot, analysis, file, position);
             (!items.is_empty()).then_some(CompletionResponse::Array(items))
+        })
+        .await
+    }
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let at = params.text_document_position;
+        let position = at.position;
+        let include = params.context.include_declaration;
+        self.on_file(&at.text_document.uri, move |snapshot, analysis, file| {
+            references::references(snapshot, analysis, file, position, include)
+        })
+        .await
+    }
+
+    async fn prepare_rename(
+        &self,
+        params: TextDocumentPositionParams,
+    ) -> Result<Option<PrepareRenameResponse>> {
+        let position = params.position;
+        let answer = self
+            .on_file(
+                &params.text_document.uri,
+                move |snapshot, analysis, file| {
+                    Some(rename::prepare(snapshot, analysis, file, position))
+                },
+            )
+            .await?;
+        match answer {
+            Some(Ok(range)) => Ok(range.map(PrepareRenameResponse::Range)),
+            Some(Err(message)) => Err(refused(message)),
+            None => Ok(None),
+        }
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let at = params.text_document_position;
+        let position = at.position;
+        let new_name = params.new_name;
+        let answer = self
+            .on_file(&at.text_document.uri, move |snapshot, analysis, file| {
+                Some(rename::rename(
+                    snapshot, analysis, file, position, &new_name,
+                ))
+            })
+            .await?;
+        match answer {
+            Some(Ok(edit)) => Ok(edit),
+            Some(Err(message)) => Err(refused(message)),
+            None => Ok(None),
+        }
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        params: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        self.on_file(&params.text_document.uri, |snapshot, analysis, file| {
+            Some(SemanticTokensResult::Tokens(semantic_tokens::full(
+                snapshot, analysis, file,
+            )))
+        })
+        .await
+    }
+
+    async fn signature_help(&self, params: SignatureHelpParams) -> Result<Option<SignatureHelp>> {
+        let at = params.text_document_position_params;
+        let position = at.position;
+        self.on_file(&at.text_document.uri, move |snapshot, analysis, file| {
+            signature_help::signature_help(snapshot, analysis, file, position)
+        })
+        .await
+    }
+
+    async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        self.on_file(&params.text_document.uri, |snapshot, analysis, file| {
+            Some(folding::folding_ranges(snapshot.text(analysis, file)))
         })
         .await
     }
