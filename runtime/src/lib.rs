@@ -6,4 +6,6 @@
 #![deny(unsafe_code)]
 
 pub mod artifact;
+pub mod eval;
 pub mod ir;
+pub mod value;
