@@ -108,17 +108,6 @@ impl Value {
         convert(json, ty, program, &mut path)
     }
 
-    /// [`Value::from_json`] taking the document by value, so strings, lists and JSON
-    /// fields move into the value instead of being copied.
-    pub fn from_json_owned(
-        json: serde_json::Value,
-        ty: &Type,
-        program: &Program,
-    ) -> Result<Value, ConvertError> {
-        let mut path = Vec::new();
-        convert_owned(json, ty, program, &mut path)
-    }
-
     /// The JSON form: decimals as numbers when a JSON number holds them exactly, else as
     /// strings; dates and timestamps in ISO 8601 / RFC 3339.
     pub fn to_json(&self) -> serde_json::Value {
@@ -239,70 +228,6 @@ fn decimal_to_json(d: Decimal) -> serde_json::Value {
         }
     }
     serde_json::Value::String(d.to_string())
-}
-
-fn convert_owned<'t>(
-    json: serde_json::Value,
-    ty: &'t Type,
-    program: &'t Program,
-    path: &mut Vec<Seg<'t>>,
-) -> Result<Value, ConvertError> {
-    use serde_json::Value as J;
-    match (json, ty) {
-        (J::Null, Type::Optional { .. }) => Ok(Value::Null),
-        (json, Type::Optional { inner }) => convert_owned(json, inner, program, path),
-        (json, Type::Json) => Ok(Value::Json(json)),
-        (J::String(s), Type::String) => Ok(Value::String(s)),
-        (J::String(s), Type::Enum { variants, .. }) if variants.contains(&s) => {
-            Ok(Value::String(s))
-        }
-        (J::Array(items), Type::List { item }) => {
-            let mut out = Vec::with_capacity(items.len());
-            for (i, j) in items.into_iter().enumerate() {
-                path.push(Seg::Index(i));
-                out.push(convert_owned(j, item, program, path)?);
-                path.pop();
-            }
-            Ok(Value::List(out))
-        }
-        (J::Object(object), Type::Schema { name }) if program.schemas.contains_key(name) => {
-            match program.schemas.get(name) {
-                Some(schema) => convert_object(object, &schema.fields, program, path),
-                None => Ok(Value::Null),
-            }
-        }
-        (J::Object(object), Type::Record { fields }) => {
-            convert_object(object, fields, program, path)
-        }
-        (json, ty) => convert(&json, ty, program, path),
-    }
-}
-
-fn convert_object<'t>(
-    mut object: serde_json::Map<String, serde_json::Value>,
-    fields: &'t [Field],
-    program: &'t Program,
-    path: &mut Vec<Seg<'t>>,
-) -> Result<Value, ConvertError> {
-    let mut out = Vec::with_capacity(fields.len());
-    for field in fields {
-        path.push(Seg::Field(&field.name));
-        let value = match object.remove(&field.name) {
-            Some(j) => convert_owned(j, &field.ty, program, path)?,
-            None if matches!(field.ty, Type::Optional { .. } | Type::Null | Type::Json) => {
-                Value::Null
-            }
-            None => {
-                return Err(ConvertError {
-                    path: render_path(path),
-                    message: "missing required field".to_owned(),
-                })
-            }
-        };
-        path.pop();
-        out.push((field.name.clone(), value));
-    }
-    Ok(Value::Record(out))
 }
 
 fn convert<'t>(
