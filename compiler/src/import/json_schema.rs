@@ -1147,7 +1147,7 @@ fn merge_types(a: &Type, b: &Type) -> Option<Type> {
 }
 
 /// `fragment` with the segment after `parent_path` replaced by `better`.
-fn corrected_pointer(fragment: &str, parent_path: &str, better: &str) -> String {
+pub(super) fn corrected_pointer(fragment: &str, parent_path: &str, better: &str) -> String {
     let index = parent_path.matches('/').count();
     let segments: Vec<String> = fragment
         .split('/')

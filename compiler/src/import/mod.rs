@@ -141,20 +141,10 @@ pub fn import_schema(
                 .with_label("not found");
                     if let Some(better) = suggest(&segment, names.iter().copied()) {
                         d = d.with_note(format!("did you mean `{better}`?"));
-                        let index = parent_path.matches('/').count();
-                        let corrected: Vec<String> = fragment
-                            .split('/')
-                            .skip(1)
-                            .enumerate()
-                            .map(|(i, s)| {
-                                if i == index {
-                                    escape_segment(better)
-                                } else {
-                                    s.to_string()
-                                }
-                            })
-                            .collect();
-                        let corrected = format!("{file_part}#/{}", corrected.join("/"));
+                        let corrected = format!(
+                            "{file_part}#{}",
+                            json_schema::corrected_pointer(fragment, &parent_path, better)
+                        );
                         if let Some(new) = site_text
                             .and_then(|old| literal_replacement(old, reference, &corrected))
                         {
