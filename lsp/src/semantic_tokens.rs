@@ -229,22 +229,9 @@ pub fn classify(text: &str, names: &[references::Occurrence]) -> Vec<(Span, u32,
                     0
                 },
             )),
-            Token::Assign
-            | Token::Arrow
-            | Token::FatArrow
-            | Token::Question
-            | Token::DoubleQuestion
-            | Token::EqEq
-            | Token::NotEq
-            | Token::Lt
-            | Token::Le
-            | Token::Gt
-            | Token::Ge
-            | Token::Plus
-            | Token::Minus
-            | Token::Star
-            | Token::Slash
-            | Token::PercentSign => Some((OPERATOR, 0)),
+            operator if operator.is_operator() || matches!(operator, Token::Question) => {
+                Some((OPERATOR, 0))
+            }
             _ => None,
         };
         if let Some((ty, modifiers)) = class {

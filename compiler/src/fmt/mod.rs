@@ -107,35 +107,14 @@ const PREFIX_WORDS: &[&str] = &["if", "then", "else", "and", "or", "not"];
 /// Words that continue an expression when they start a line.
 const CONTINUATION_WORDS: &[&str] = &["then", "else", "and", "or"];
 
-fn is_operator(token: &Token<'_>) -> bool {
-    matches!(
-        token,
-        Token::Assign
-            | Token::Arrow
-            | Token::FatArrow
-            | Token::DoubleQuestion
-            | Token::EqEq
-            | Token::NotEq
-            | Token::Lt
-            | Token::Le
-            | Token::Gt
-            | Token::Ge
-            | Token::Plus
-            | Token::Minus
-            | Token::Star
-            | Token::Slash
-            | Token::PercentSign
-    )
-}
-
 /// Whether a line whose previous line ends with `last` and which starts with `first`
 /// continues the expression of the line before.
 fn continues(last: Option<&Token<'_>>, first: &Token<'_>) -> bool {
     let after_open_end = last.is_some_and(|t| {
-        is_operator(t)
+        t.is_operator()
             || matches!(t, Token::Ident(w) if CONTINUATION_WORDS.contains(w) || *w == "if")
     });
-    let opens_with_operator = (is_operator(first) && !matches!(first, Token::Minus))
+    let opens_with_operator = (first.is_operator() && !matches!(first, Token::Minus))
         || matches!(
             first,
             Token::Dot | Token::Ident("then" | "else" | "and" | "or")
@@ -216,7 +195,7 @@ fn layout(text: &str) -> String {
 fn is_sign_position(before: Option<&Token<'_>>) -> bool {
     match before {
         None => true,
-        Some(t) if is_operator(t) => true,
+        Some(t) if t.is_operator() => true,
         Some(Token::LParen | Token::LBracket | Token::Comma | Token::Colon | Token::LBrace) => true,
         Some(Token::Ident(w)) => PREFIX_WORDS.contains(w),
         _ => false,

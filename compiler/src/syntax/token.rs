@@ -137,6 +137,29 @@ impl fmt::Display for Token<'_> {
 }
 
 impl Token<'_> {
+    /// Whether the token is a binary operator or an assignment-like arrow (`=`, `->`,
+    /// `=>`, `??`, comparisons, arithmetic).
+    pub fn is_operator(&self) -> bool {
+        matches!(
+            self,
+            Token::Assign
+                | Token::Arrow
+                | Token::FatArrow
+                | Token::DoubleQuestion
+                | Token::EqEq
+                | Token::NotEq
+                | Token::Lt
+                | Token::Le
+                | Token::Gt
+                | Token::Ge
+                | Token::Plus
+                | Token::Minus
+                | Token::Star
+                | Token::Slash
+                | Token::PercentSign
+        )
+    }
+
     fn symbol(&self) -> &'static str {
         match self {
             Token::LBrace => "{",
