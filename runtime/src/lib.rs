@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 
 pub mod artifact;
+pub mod connector;
 pub mod engine;
 pub mod eval;
 pub mod ir;

@@ -1,4 +1,446 @@
 //! The flow engine: runs a flow's steps over records. Production and `weft test` run
-//! flows through this one engine; only the connections differ (real or mocked).
+//! flows through this one engine; only the [`Connections`] differ (real or mocked).
+//!
+//! A run reads records (or takes them as input), sends each through the steps after
+//! the read, and ends every record in exactly one state: delivered, dropped by a
+//! `where`, skipped, dead-lettered, or not reached because the run failed. Transient
+//! connector errors are retried with exponential backoff; what happens after the last
+//! retry is the flow's `on error ... then` action.
 
 pub mod record;
+mod template;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::connector::{Connections, ConnectorError, Request};
+use crate::eval::{eval, Env, EvalError};
+use crate::ir::{ErrorPolicy, Expr, FinalAction, Flow, Program, Step};
+use crate::value::{ConvertError, Value};
+
+use record::{Outcome, RecordStep};
+
+/// Waits between retries. Production sleeps (with jitter); tests advance a virtual clock.
+pub trait Pause: Sync {
+    /// Waits for `delay` before the next attempt.
+    fn pause(&self, delay: Duration);
+}
+
+/// Where a run's records go besides the counts.
+pub trait Sink {
+    /// A record was delivered by the flow's last `write` (or left its last step).
+    fn delivered(&mut self, record: &serde_json::Value);
+    /// A record failed for good and the policy keeps it.
+    fn dead_letter(&mut self, letter: DeadLetter);
+}
+
+/// How to run a flow.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Records to process instead of reading them (a test's `run flow with ...`, a
+    /// webhook's body, a dead-letter replay).
+    pub input: Option<Vec<serde_json::Value>>,
+    /// Values of run placeholders such as `{last_run}`.
+    pub variables: BTreeMap<String, String>,
+}
+
+/// A record that failed for good.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    /// The flow.
+    pub flow: String,
+    /// The record as it was read.
+    pub record: serde_json::Value,
+    /// Why it failed.
+    pub error: StepError,
+}
+
+/// Why a record (or the read) failed at a step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepError {
+    /// Index of the step in the flow.
+    pub step: usize,
+    /// What failed.
+    pub kind: StepErrorKind,
+    /// How many times the step was attempted.
+    pub attempts: u32,
+}
+
+/// The kinds of step failures.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepErrorKind {
+    /// A `where` or `map` failed to evaluate.
+    Eval(EvalError),
+    /// A connection refused the request or did not answer.
+    Connector {
+        /// `connection.operation`.
+        operation: String,
+        /// The last error.
+        error: ConnectorError,
+    },
+    /// A record read or answered does not fit its declared type.
+    Contract(ConvertError),
+}
+
+impl StepError {
+    /// The artifact source-map id of where it failed: the map field for evaluation
+    /// errors, the flow step otherwise.
+    pub fn source_id(&self, flow: &str) -> String {
+        match &self.kind {
+            StepErrorKind::Eval(e) => e
+                .source_id()
+                .unwrap_or_else(|| format!("flow.{flow}.step.{}", self.step)),
+            StepErrorKind::Connector { .. } | StepErrorKind::Contract(_) => {
+                format!("flow.{flow}.step.{}", self.step)
+            }
+        }
+    }
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            StepErrorKind::Eval(e) => write!(f, "{e}"),
+            StepErrorKind::Connector { operation, error } => {
+                write!(f, "{operation} failed: {error}")?;
+                if self.attempts > 1 {
+                    write!(f, " (after {} attempts)", self.attempts)?;
+                }
+                Ok(())
+            }
+            StepErrorKind::Contract(e) => write!(f, "record does not fit its type: {e}"),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSummary {
+    /// Records read (or given as input).
+    pub read: u64,
+    /// Records dropped by a `where`.
+    pub dropped: u64,
+    /// Records delivered.
+    pub delivered: u64,
+    /// Records that failed and were skipped (`then skip`).
+    pub skipped: u64,
+    /// Records dead-lettered.
+    pub dead_lettered: u64,
+    /// Attempts beyond the first, over all requests.
+    pub retries: u64,
+    /// Why the run failed, if it did; records after the failure were not processed.
+    pub failure: Option<RunFailure>,
+}
+
+/// Why a whole run failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunFailure {
+    /// The flow does not exist in the program.
+    UnknownFlow(String),
+    /// The read failed, so there was nothing to process.
+    Read(StepError),
+    /// A record failed and the policy is `then fail`.
+    Record(StepError),
+}
+
+impl fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunFailure::UnknownFlow(name) => write!(f, "no flow named `{name}`"),
+            RunFailure::Read(e) => write!(f, "reading failed: {e}"),
+            RunFailure::Record(e) => write!(f, "a record failed and the flow stops: {e}"),
+        }
+    }
+}
+
+/// Runs one flow of `program` to the end.
+pub fn run(
+    program: &Program,
+    flow_name: &str,
+    connections: &dyn Connections,
+    pause: &dyn Pause,
+    options: &RunOptions,
+    sink: &mut dyn Sink,
+) -> RunSummary {
+    let mut summary = RunSummary::default();
+    let Some(flow) = program.flows.get(flow_name) else {
+        summary.failure = Some(RunFailure::UnknownFlow(flow_name.to_owned()));
+        return summary;
+    };
+    let runner = Runner {
+        program,
+        flow_name,
+        flow,
+        connections,
+        pause,
+        variables: &options.variables,
+    };
+    let steps: Vec<&Step> = flow.steps().collect();
+    let (records, read_type, first) = match (&options.input, steps.first()) {
+        (Some(input), Some(Step::Read { record, .. })) => (input.clone(), Some(record), 1),
+        (Some(input), _) => (input.clone(), None, 0),
+        (None, Some(step @ Step::Read { record, many, .. })) => {
+            match runner.read(step, *many, &mut summary) {
+                Ok(records) => (records, Some(record), 1),
+                Err(e) => {
+                    summary.failure = Some(RunFailure::Read(e));
+                    return summary;
+                }
+            }
+        }
+        (None, _) => (Vec::new(), None, 0),
+    };
+    for json in records {
+        summary.read += 1;
+        let result = match read_type {
+            Some(ty) => Value::from_json(&json, ty, program).map_err(|e| StepError {
+                step: 0,
+                kind: StepErrorKind::Contract(e),
+                attempts: 1,
+            }),
+            None => Ok(Value::Json(json.clone())),
+        }
+        .and_then(|value| runner.record(&steps, first, value, &mut summary));
+        match result {
+            Ok(Some(delivered)) => {
+                summary.delivered += 1;
+                sink.delivered(&delivered);
+            }
+            Ok(None) => summary.dropped += 1,
+            Err(error) => match flow.error_policy.then {
+                FinalAction::DeadLetter => {
+                    summary.dead_lettered += 1;
+                    sink.dead_letter(DeadLetter {
+                        flow: flow_name.to_owned(),
+                        record: json,
+                        error,
+                    });
+                }
+                FinalAction::Skip => summary.skipped += 1,
+                FinalAction::Fail => {
+                    summary.failure = Some(RunFailure::Record(error));
+                    break;
+                }
+            },
+        }
+    }
+    summary
+}
+
+/// One run's fixed context.
+struct Runner<'r> {
+    program: &'r Program,
+    flow_name: &'r str,
+    flow: &'r Flow,
+    connections: &'r dyn Connections,
+    pause: &'r dyn Pause,
+    variables: &'r BTreeMap<String, String>,
+}
+
+impl Runner<'_> {
+    /// Sends the read and splits its answer into records.
+    fn read(
+        &self,
+        step: &Step,
+        many: bool,
+        summary: &mut RunSummary,
+    ) -> Result<Vec<serde_json::Value>, StepError> {
+        let answer = self.send(0, step, None, summary)?;
+        match answer {
+            serde_json::Value::Array(items) if many => Ok(items),
+            serde_json::Value::Null if many => Ok(Vec::new()),
+            other if many => Err(StepError {
+                step: 0,
+                kind: StepErrorKind::Contract(ConvertError {
+                    path: "$".into(),
+                    message: format!(
+                        "expected a JSON array of records (`as [T]`), found {}",
+                        json_kind(&other)
+                    ),
+                }),
+                attempts: 1,
+            }),
+            other => Ok(vec![other]),
+        }
+    }
+
+    /// Sends one record through the steps from `first` on: `Some(delivered JSON)`,
+    /// `None` when a `where` dropped it.
+    fn record(
+        &self,
+        steps: &[&Step],
+        first: usize,
+        mut current: Value,
+        summary: &mut RunSummary,
+    ) -> Result<Option<serde_json::Value>, StepError> {
+        let mut delivered = None;
+        for (index, step) in steps.iter().enumerate().skip(first) {
+            if let Some(record_step) = RecordStep::of(step) {
+                match record_step.apply(current, self.program) {
+                    Ok(Outcome::Keep(next)) => current = next,
+                    Ok(Outcome::Dropped) => return Ok(None),
+                    Err(e) => {
+                        return Err(StepError {
+                            step: index,
+                            kind: StepErrorKind::Eval(e),
+                            attempts: 1,
+                        })
+                    }
+                }
+                continue;
+            }
+            let body = current.to_json();
+            let answer = self.send(index, step, Some((&current, &body)), summary)?;
+            match step {
+                Step::Call { record, .. } => {
+                    current =
+                        Value::from_json(&answer, record, self.program).map_err(|e| StepError {
+                            step: index,
+                            kind: StepErrorKind::Contract(e),
+                            attempts: 1,
+                        })?;
+                }
+                _ => delivered = Some(body),
+            }
+        }
+        Ok(Some(delivered.unwrap_or_else(|| current.to_json())))
+    }
+
+    /// Sends a step's request, retrying transient errors as the error policy says.
+    fn send(
+        &self,
+        index: usize,
+        step: &Step,
+        record: Option<(&Value, &serde_json::Value)>,
+        summary: &mut RunSummary,
+    ) -> Result<serde_json::Value, StepError> {
+        let Some((connection, operation, args)) = connection_step(step) else {
+            return Ok(serde_json::Value::Null);
+        };
+        let name = format!("{connection}.{operation}");
+        let resolved = self
+            .resolve_args(args, record.map(|(value, _)| value))
+            .map_err(|e| self.connector_error(index, &name, e, 1))?;
+        let body = record.map(|(_, body)| body.clone());
+        let idempotency_key = body.as_ref().map(|b| self.idempotency_key(index, b));
+        let request = Request {
+            connection,
+            operation,
+            args,
+            resolved,
+            body,
+            idempotency_key,
+        };
+        let policy = self.flow.error_policy;
+        let mut attempt = 1;
+        loop {
+            match self.connections.send(&request) {
+                Ok(answer) => return Ok(answer),
+                Err(error) if error.is_transient() && attempt <= policy.retries => {
+                    self.pause.pause(backoff(&policy, attempt));
+                    summary.retries += 1;
+                    attempt += 1;
+                }
+                Err(error) => return Err(self.connector_error(index, &name, error, attempt)),
+            }
+        }
+    }
+
+    fn connector_error(
+        &self,
+        step: usize,
+        operation: &str,
+        error: ConnectorError,
+        attempts: u32,
+    ) -> StepError {
+        StepError {
+            step,
+            kind: StepErrorKind::Connector {
+                operation: operation.to_owned(),
+                error,
+            },
+            attempts,
+        }
+    }
+
+    /// Evaluates the arguments and fills their `{placeholders}` from the record's fields
+    /// and the run variables.
+    fn resolve_args(
+        &self,
+        args: &[Expr],
+        record: Option<&Value>,
+    ) -> Result<Vec<String>, ConnectorError> {
+        args.iter()
+            .map(|arg| {
+                let text = match eval(arg, &Env::empty(), self.program) {
+                    Ok(Value::String(s)) => s,
+                    Ok(other) => other.to_json().to_string(),
+                    Err(e) => return Err(ConnectorError::Invalid(e.to_string())),
+                };
+                template::fill(&text, record, self.variables).map_err(ConnectorError::Invalid)
+            })
+            .collect()
+    }
+
+    /// The same for every attempt and every replay of this record at this step.
+    fn idempotency_key(&self, step: usize, body: &serde_json::Value) -> String {
+        let mut hash = Sha256::new();
+        hash.update(self.flow_name.as_bytes());
+        hash.update([0]);
+        hash.update(step.to_le_bytes());
+        hash.update(body.to_string().as_bytes());
+        hash.finalize()
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// The wait before retry `attempt` (1-based): the policy's backoff, doubled per retry.
+pub fn backoff(policy: &ErrorPolicy, attempt: u32) -> Duration {
+    let factor = 1u64 << attempt.saturating_sub(1).min(20);
+    Duration::from_millis(policy.backoff_millis.saturating_mul(factor))
+}
+
+fn json_kind(json: &serde_json::Value) -> &'static str {
+    match json {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// The connection, operation and arguments of a `read`, `call` or `write`.
+fn connection_step(step: &Step) -> Option<(&str, &str, &[Expr])> {
+    match step {
+        Step::Read {
+            connection,
+            operation,
+            args,
+            ..
+        }
+        | Step::Call {
+            connection,
+            operation,
+            args,
+            ..
+        }
+        | Step::Write {
+            connection,
+            operation,
+            args,
+            ..
+        } => Some((connection, operation, args)),
+        Step::Where { .. } | Step::Map { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,81 @@
+//! What the engine asks of a connection: send one request, get a JSON answer. Real
+//! connectors (HTTP, files, PostgreSQL) and the test runner's mocks implement
+//! [`Connections`], so a flow runs through the same engine in production and in tests.
+
+use std::fmt;
+
+use crate::ir::Expr;
+
+/// One operation on a connection, as a flow step asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request<'a> {
+    /// The connection's name in the program.
+    pub connection: &'a str,
+    /// The operation, such as `get`, `patch` or `insert`.
+    pub operation: &'a str,
+    /// The step's arguments as declared (paths with `{placeholders}`), which mocks match on.
+    pub args: &'a [Expr],
+    /// The arguments with placeholders filled in from the record and the run.
+    pub resolved: Vec<String>,
+    /// The record sent, for `call` and `write`.
+    pub body: Option<serde_json::Value>,
+    /// A key that stays the same when the same record is sent again, so a target can
+    /// ignore a duplicate delivery.
+    pub idempotency_key: Option<String>,
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectorError {
+    /// The endpoint answered with an error status.
+    Status {
+        /// The HTTP (or HTTP-like) status.
+        code: u16,
+        /// The start of the answer's body, for the error message (never credentials).
+        detail: String,
+    },
+    /// No answer in time.
+    Timeout,
+    /// The endpoint could not be reached or the answer could not be read.
+    Transport(String),
+    /// The request itself is wrong (unknown connection or operation, bad arguments);
+    /// sending it again cannot help.
+    Invalid(String),
+}
+
+impl ConnectorError {
+    /// Whether sending the same request again may succeed: timeouts, transport errors,
+    /// 408, 425, 429 and 5xx statuses.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ConnectorError::Status { code, .. } => {
+                matches!(code, 408 | 425 | 429) || (500..=599).contains(code)
+            }
+            ConnectorError::Timeout | ConnectorError::Transport(_) => true,
+            ConnectorError::Invalid(_) => false,
+        }
+    }
+}
+
+impl fmt::Display for ConnectorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectorError::Status { code, detail } if detail.is_empty() => {
+                write!(f, "status {code}")
+            }
+            ConnectorError::Status { code, detail } => write!(f, "status {code}: {detail}"),
+            ConnectorError::Timeout => f.write_str("timed out"),
+            ConnectorError::Transport(message) | ConnectorError::Invalid(message) => {
+                f.write_str(message)
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConnectorError {}
+
+/// The connections a flow runs against.
+pub trait Connections: Sync {
+    /// Sends one request and returns the answer's JSON body (`null` when it has none).
+    fn send(&self, request: &Request<'_>) -> Result<serde_json::Value, ConnectorError>;
+}
