@@ -23,9 +23,9 @@ pub(super) fn fill(
             rest = &brace[2..];
             continue;
         }
-        if brace.starts_with('}') {
+        if let Some(after) = brace.strip_prefix('}') {
             out.push('}');
-            rest = &brace[1..];
+            rest = after;
             continue;
         }
         let Some(end) = brace.find('}') else {
