@@ -61,12 +61,15 @@ fn records() -> J {
     ])
 }
 
+/// One request as sent: operation, resolved arguments, body, idempotency key.
+type Sent = (String, Vec<String>, Option<J>, Option<String>);
+
 /// Answers the read with `read`, and each write with the next scripted result (the
 /// last one repeats); records every request.
 struct Script {
     read: Result<J, ConnectorError>,
     writes: Mutex<VecDeque<Result<J, ConnectorError>>>,
-    log: Mutex<Vec<(String, Vec<String>, Option<J>, Option<String>)>>,
+    log: Mutex<Vec<Sent>>,
 }
 
 impl Script {
@@ -77,7 +80,7 @@ impl Script {
             log: Mutex::new(Vec::new()),
         }
     }
-    fn log(&self) -> Vec<(String, Vec<String>, Option<J>, Option<String>)> {
+    fn log(&self) -> Vec<Sent> {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 }
