@@ -9,5 +9,6 @@ pub mod artifact;
 pub mod connector;
 pub mod engine;
 pub mod eval;
+pub mod format;
 pub mod ir;
 pub mod value;
