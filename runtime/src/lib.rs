@@ -11,4 +11,5 @@ pub mod engine;
 pub mod eval;
 pub mod format;
 pub mod ir;
+pub mod testing;
 pub mod value;
