@@ -1,6 +1,6 @@
 //! `weft check`: diagnostics for a whole project.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,13 +43,7 @@ fn check_one(args: &Args, path: &std::path::Path) -> u8 {
     let mut stdout = std::io::stdout().lock();
     let written = match args.format {
         Format::Text => {
-            let color = match args.color {
-                ColorChoice::Always => true,
-                ColorChoice::Never => false,
-                ColorChoice::Auto => {
-                    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
+            let color = args.color.for_stderr();
             let mut stderr = std::io::stderr().lock();
             let reports = render::text(&analysis.db, &analysis.diagnostics, color);
             let _ = stderr.write_all(reports.as_bytes());

@@ -10,6 +10,7 @@ mod diff;
 mod fmt;
 mod graph;
 mod lsp;
+mod test;
 
 use std::process::ExitCode;
 
@@ -33,6 +34,8 @@ enum Command {
     Fmt(fmt::Args),
     /// Draw flows as a graph: Graphviz DOT, Mermaid, or SVG (built-in renderer by default).
     Graph(graph::Args),
+    /// Run the project's tests against mocks: flows, expectations, snapshots, properties.
+    Test(test::Args),
     /// Compare two versions of a project by meaning: project folders, artifacts or git:REV.
     Diff(diff::Args),
     /// Run the language server on stdin and stdout (for editors).
@@ -61,6 +64,20 @@ pub enum ColorChoice {
     Never,
 }
 
+impl ColorChoice {
+    /// Whether reports written to stderr get colour.
+    pub fn for_stderr(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none()
+            }
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -78,6 +95,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Graph(args) => graph::run(&args),
+        Command::Test(args) => test::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Lsp(args) => lsp::run(&args),
     }

@@ -129,6 +129,15 @@ codes! {
     MinRunsZero = "W0807", Error, "rollback minimum runs must be at least 1";
     UnknownRollbackAction = "W0808", Error, "unknown rollback action";
     InvalidChangeWindow = "W0809", Error, "invalid change window";
+    // Test results (`weft test`).
+    ExpectationFailed = "W0900", Error, "test expectation not met";
+    RunTimeError = "W0901", Error, "run-time error in a test";
+    UnmockedCall = "W0902", Error, "call without a mock";
+    SnapshotChanged = "W0903", Error, "snapshot changed";
+    SnapshotMissing = "W0904", Error, "snapshot never recorded";
+    PropertyFailed = "W0905", Error, "property test found a failing input";
+    TestData = "W0906", Error, "test data cannot be used";
+    TestRunner = "W0907", Error, "test runner error";
 }
 
 /// A span with a message, pointing into one file.

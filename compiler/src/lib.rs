@@ -21,4 +21,5 @@ pub mod render;
 pub mod resolve;
 pub mod source;
 pub mod syntax;
+pub mod testing;
 pub mod types;

@@ -28,7 +28,8 @@ fn fixtures() {
 }
 
 /// Every code that a `.weft` file can trigger has a fixture that triggers it; the
-/// project-level codes are covered by the end-to-end tests of the CLI.
+/// project-level codes and the results of `weft test` are covered by the end-to-end
+/// tests of the CLI.
 #[test]
 fn every_code_has_a_fixture() {
     let project_level = [
@@ -37,6 +38,14 @@ fn every_code_has_a_fixture() {
         Code::UnreadableFile,
         Code::NoSources,
         Code::NotUtf8,
+        Code::ExpectationFailed,
+        Code::RunTimeError,
+        Code::UnmockedCall,
+        Code::SnapshotChanged,
+        Code::SnapshotMissing,
+        Code::PropertyFailed,
+        Code::TestData,
+        Code::TestRunner,
     ];
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/diagnostics");
     let mut seen = std::collections::BTreeSet::new();

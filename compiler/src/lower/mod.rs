@@ -1,7 +1,7 @@
 //! Lowering: a checked project to the runtime's IR, plus what the artifact and the diff
 //! need beside it (source map, test summary, environment bindings by name only).
 
-mod expr;
+pub(crate) mod expr;
 
 use std::collections::BTreeMap;
 
@@ -29,6 +29,9 @@ pub struct Lowered {
     pub tests: Vec<TestSummary>,
     /// Environment bindings, for the diff only: never written into an artifact.
     pub environments: BTreeMap<String, Environment>,
+    /// The source map's entries as compiler locations, for reporting run-time errors
+    /// like compile diagnostics (empty without a source map).
+    pub locations: BTreeMap<String, Loc>,
 }
 
 /// One environment's bindings, by connection name.
@@ -71,6 +74,7 @@ fn lower_with(analysis: &Analysis, source_map: bool) -> Option<Lowered> {
         analysis,
         source_map: SourceMap::default(),
         file_index: BTreeMap::new(),
+        locations: BTreeMap::new(),
     };
     if source_map {
         // Without indexed files no location is recorded, and no id is ever built.
@@ -115,6 +119,7 @@ fn lower_with(analysis: &Analysis, source_map: bool) -> Option<Lowered> {
         source_map: lowering.source_map,
         tests,
         environments,
+        locations: lowering.locations,
     })
 }
 
@@ -123,6 +128,8 @@ struct Lowering<'a> {
     source_map: SourceMap,
     /// Source map file index of each `.weft` or imported file, by file id.
     file_index: BTreeMap<FileId, u32>,
+    /// Every recorded id's location.
+    locations: BTreeMap<String, Loc>,
 }
 
 impl Lowering<'_> {
@@ -149,6 +156,7 @@ impl Lowering<'_> {
         };
         let id = id();
         let (line, column) = self.analysis.db.line_col(loc.file, loc.span.start);
+        self.locations.insert(id.clone(), loc);
         self.source_map.entries.insert(
             id,
             SourceLocation {

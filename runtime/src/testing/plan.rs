@@ -94,6 +94,8 @@ pub enum StatementKind {
         input: Option<serde_json::Value>,
         /// The snapshot file.
         file: PathBuf,
+        /// The file as messages show it, relative to the project.
+        name: String,
     },
     /// `property map [runs N]`.
     Property {
