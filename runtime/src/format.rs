@@ -62,8 +62,9 @@ pub fn parse(
     program: &Program,
 ) -> Result<serde_json::Value, FormatError> {
     match format {
+        // serde_json's message already says where.
         Format::Json => serde_json::from_str(text).map_err(|e| FormatError {
-            line: Some(e.line() as u64),
+            line: None,
             message: e.to_string(),
         }),
         Format::Ndjson => text

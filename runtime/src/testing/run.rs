@@ -296,6 +296,8 @@ impl Test<'_> {
                 unmocked.push(shown);
             }
         }
+        // A run that failed for want of a mock is explained by the missing mock.
+        let explained = !unmocked.is_empty();
         for shown in unmocked {
             self.failures.push(
                 Failure::new(
@@ -308,7 +310,7 @@ impl Test<'_> {
                 )]),
             );
         }
-        if let (Some(failure), false) = (&summary.failure, expects_failure) {
+        if let (Some(failure), false) = (&summary.failure, expects_failure || explained) {
             let source_id = match failure {
                 RunFailure::Read(e) | RunFailure::Record(e) => Some(e.source_id(flow)),
                 RunFailure::UnknownFlow(_) => None,
