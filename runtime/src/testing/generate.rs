@@ -81,13 +81,20 @@ fn record(fields: &[Field], program: &Program, depth: u32) -> BoxedStrategy<J> {
 }
 
 fn strings() -> BoxedStrategy<J> {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let alnum = proptest::collection::vec(select(ALNUM), 1..12)
+        .prop_map(|bytes| bytes.into_iter().map(char::from).collect::<String>());
+    let words = proptest::collection::vec(select(["acme", "Nord", "GmbH", "of", "São", "Ltd."].as_slice()), 1..4)
+        .prop_map(|words| words.join(" "));
+    let unicode = proptest::collection::vec(any::<char>(), 1..10)
+        .prop_map(|chars| chars.into_iter().collect::<String>());
     prop_oneof![
-        4 => "[A-Za-z0-9]{1,12}",
-        2 => "[a-z]{1,8}( [A-Z][a-z]{0,8}){0,3}",
+        4 => alnum,
+        2 => words,
         1 => Just(String::new()),
         1 => Just("   ".to_owned()),
         1 => Just(" padded ".to_owned()),
-        1 => "\\PC{1,10}",
+        1 => unicode,
         1 => Just("Zoë Ångström – 東京 🚚".to_owned()),
         1 => Just("O'Brien \"quoted\" \\ back/slash".to_owned()),
     ]
