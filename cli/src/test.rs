@@ -13,6 +13,7 @@ use weft_compiler::diagnostic::Diagnostic;
 use weft_compiler::lower::{self, Lowered};
 use weft_compiler::render;
 use weft_compiler::testing::{self, Plan, PlanOptions, SNAPSHOT_DIR};
+use weft_compiler::xml::escape as xml;
 use weft_runtime::testing::outcome::TestResult;
 use weft_runtime::testing::run::run_all;
 use weft_runtime::testing::{Options, SnapshotMode};
@@ -313,23 +314,6 @@ impl Report<'_> {
             None => (String::new(), 0),
         }
     }
-}
-
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters other than tab and newlines are not allowed in XML 1.0.
-            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn millis(d: Duration) -> String {

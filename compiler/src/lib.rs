@@ -23,3 +23,4 @@ pub mod source;
 pub mod syntax;
 pub mod testing;
 pub mod types;
+pub mod xml;

@@ -357,7 +357,8 @@ fn convert_record<'t>(
     Ok(Value::Record(out))
 }
 
-fn json_kind(json: &serde_json::Value) -> &'static str {
+/// How a JSON value is named in messages: `a string`, `an object`.
+pub(crate) fn json_kind(json: &serde_json::Value) -> &'static str {
     match json {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "a boolean",

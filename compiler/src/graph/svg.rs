@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 
 use super::{EdgeKind, FlowView, Node, NodeKind, View};
+use crate::xml::escape as xml;
 
 const CHAR_W: i64 = 7;
 const LINE_H: i64 = 16;
@@ -467,23 +468,4 @@ fn column_order(view: &View) -> Vec<usize> {
         }
     }
     order
-}
-
-/// Text for XML content and attribute values. Characters XML 1.0 forbids (most
-/// control characters) become U+FFFD.
-pub(super) fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -336,7 +336,7 @@ fn svg_escapes_markup() {
         "{svg}"
     );
     assert!(!svg.contains("<c>"));
-    assert_eq!(super::svg::xml("a\u{1}b'"), "a\u{FFFD}b&apos;");
+    assert_eq!(crate::xml::escape("a\u{1}b'"), "a\u{FFFD}b&apos;");
 }
 
 #[test]

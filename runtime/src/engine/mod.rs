@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::connector::{Connections, ConnectorError, Request};
 use crate::eval::{eval, Env, EvalError};
 use crate::ir::{ErrorPolicy, Expr, FinalAction, Flow, Program, Step};
-use crate::value::{ConvertError, Value};
+use crate::value::{json_kind, ConvertError, Value};
 
 use record::{Outcome, RecordStep};
 
@@ -404,17 +404,6 @@ impl Runner<'_> {
 pub fn backoff(policy: &ErrorPolicy, attempt: u32) -> Duration {
     let factor = 1u64 << attempt.saturating_sub(1).min(20);
     Duration::from_millis(policy.backoff_millis.saturating_mul(factor))
-}
-
-fn json_kind(json: &serde_json::Value) -> &'static str {
-    match json {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
-    }
 }
 
 /// The connection, operation and arguments of a `read`, `call` or `write`.
