@@ -4,10 +4,10 @@
 
 import * as vscode from "vscode";
 import type { DiffView } from "./diffView";
-import { errorMessage } from "./errors";
 import type { Server } from "./server";
 import {
   SEMANTIC_DIFF_METHOD,
+  failureMessage,
   flowArgument,
   parseSemanticDiffResult,
   semanticDiffParams,
@@ -38,7 +38,7 @@ export async function semanticDiff(server: Server, view: DiffView, uri?: unknown
       () => client.sendRequest(SEMANTIC_DIFF_METHOD, semanticDiffParams(source.toString(), flowName)),
     );
   } catch (error) {
-    void vscode.window.showErrorMessage(`Weft: semantic diff failed: ${errorMessage(error)}`);
+    void vscode.window.showErrorMessage(`Weft: semantic diff failed: ${failureMessage(error)}`);
     return;
   }
   const parsed = parseSemanticDiffResult(answer);

@@ -2,6 +2,8 @@
 // and the checks on its answer (a server from another version may answer differently,
 // and the client must say so rather than show `undefined`).
 
+import { errorMessage } from "./errors";
+
 /** The request's method name. */
 export const SEMANTIC_DIFF_METHOD = "weft/semanticDiff";
 
@@ -51,6 +53,18 @@ export function parseSemanticDiffResult(
     return { ok: false, message: `the server's answer has no change count (got ${describe(changes)})` };
   }
   return { ok: true, result: { markdown, changes } };
+}
+
+/** JSON-RPC's "method not found": a server older than the request. */
+const METHOD_NOT_FOUND = -32601;
+
+/** What to tell the user when the request failed with `error`. */
+export function failureMessage(error: unknown): string {
+  const code = typeof error === "object" && error !== null ? (error as Record<string, unknown>)["code"] : undefined;
+  if (code === METHOD_NOT_FOUND) {
+    return `this weft language server does not know ${SEMANTIC_DIFF_METHOD}: install a newer weft (cargo install --path cli)`;
+  }
+  return errorMessage(error);
 }
 
 function describe(value: unknown): string {

@@ -1,7 +1,12 @@
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
 import { errorMessage } from "../errors";
-import { flowArgument, parseSemanticDiffResult, semanticDiffParams } from "../semanticDiffProtocol";
+import {
+  failureMessage,
+  flowArgument,
+  parseSemanticDiffResult,
+  semanticDiffParams,
+} from "../semanticDiffProtocol";
 
 test("the request names the document, HEAD and the flow", () => {
   assert.deepEqual(semanticDiffParams("file:///p/src/flows.weft", "account_sync"), {
@@ -63,4 +68,15 @@ test("error messages come from errors, JSON-RPC error objects and strings", () =
   assert.equal(errorMessage("boom"), "boom");
   assert.equal(errorMessage(undefined), "unknown error");
   assert.equal(errorMessage({ code: 1 }), "unknown error");
+});
+
+test("a server without the request is told apart from a failing diff", () => {
+  assert.equal(
+    failureMessage({ code: -32601, message: "Method not found" }),
+    "this weft language server does not know weft/semanticDiff: install a newer weft (cargo install --path cli)",
+  );
+  assert.equal(
+    failureMessage({ code: -32603, message: "not a git repository: run `git init` and commit" }),
+    "not a git repository: run `git init` and commit",
+  );
 });
