@@ -30,6 +30,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         void server.restart();
       }
     }),
+    // Trust makes the workspace's own `weft.server.path` (and relative paths) count.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void server.restart()),
   );
   await server.restart();
 }

@@ -51,7 +51,8 @@ export class Server implements vscode.Disposable {
   private async startNow(): Promise<void> {
     const setting = vscode.workspace.getConfiguration("weft").get<string>("server.path", "weft");
     const folder = vscode.workspace.workspaceFolders?.find((candidate) => candidate.uri.scheme === "file");
-    const resolution = resolveServerPath(setting, processContext(folder?.uri.fsPath, os.homedir()));
+    const trustedFolder = vscode.workspace.isTrusted ? folder?.uri.fsPath : undefined;
+    const resolution = resolveServerPath(setting, processContext(trustedFolder, os.homedir()));
     if (!resolution.found) {
       this.output.appendLine(`The Weft language server was not started: ${resolution.reason}.`);
       void notFound(resolution.reason);

@@ -15,7 +15,10 @@ export interface SearchContext {
   readonly platform: NodeJS.Platform;
   /** The user's home folder, for `~/` paths. */
   readonly home: string;
-  /** The first workspace folder, for relative paths such as `target/release/weft`. */
+  /**
+   * The first workspace folder, for relative paths such as `target/release/weft`; none
+   * when no folder is open or the workspace is not trusted (its programs must not run).
+   */
   readonly workspaceFolder: string | undefined;
   /** Whether a file exists and may be executed. */
   readonly isExecutable: (file: string) => boolean;
@@ -72,7 +75,7 @@ export function resolveServerPath(setting: string, context: SearchContext): Reso
   }
   if (command.includes("/") || (context.platform === "win32" && command.includes("\\"))) {
     if (context.workspaceFolder === undefined) {
-      return notFound(`${command} is a relative path and no folder is open`);
+      return notFound(`${command} is a relative path, and no trusted workspace folder is open to find it in`);
     }
     const file = rules.join(context.workspaceFolder, command);
     return firstExecutable(candidates(file), context) ?? notFound(`${file} is not an executable file`);

@@ -66,7 +66,7 @@ test("a path that is not executable is not found, and PATH is not searched for i
   });
   assert.deepEqual(resolveServerPath("./weft", context([], { workspaceFolder: undefined })), {
     found: false,
-    reason: "./weft is a relative path and no folder is open",
+    reason: "./weft is a relative path, and no trusted workspace folder is open to find it in",
   });
 });
 
