@@ -118,6 +118,7 @@ codes! {
     FixtureNotFound = "W0700", Error, "fixture file not found";
     DuplicateTest = "W0701", Error, "two tests share a name";
     EmptyTest = "W0702", Warning, "test checks nothing";
+    ExpectationBeforeRun = "W0703", Error, "expectation about a run before any `run`";
     // Promotion and rollback.
     PromotionNotPath = "W0800", Error, "promotion chain visits an environment twice";
     GateOutsideChain = "W0801", Error, "gate for an environment outside the promotion chain";

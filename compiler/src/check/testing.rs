@@ -9,7 +9,27 @@ use super::Checker;
 impl Checker<'_> {
     pub(super) fn test(&mut self, decl: &TestDecl) {
         let mut checks_something = false;
+        let mut has_run = false;
         for stmt in &decl.statements {
+            let about_a_run = matches!(
+                stmt.kind,
+                TestStmtKind::ExpectCalled { .. }
+                    | TestStmtKind::ExpectOutput(_)
+                    | TestStmtKind::ExpectDeadLetters(_)
+                    | TestStmtKind::ExpectFailure(_)
+            );
+            if about_a_run && !has_run {
+                self.report(
+                    Diagnostic::new(
+                        Code::ExpectationBeforeRun,
+                        self.loc(stmt.span),
+                        "this expectation is about a flow run, but no `run` comes before it",
+                    )
+                    .with_label("nothing has run yet")
+                    .with_note("expectations check the last `run FLOW` above them: add one, or move this line below it"),
+                );
+            }
+            has_run |= matches!(stmt.kind, TestStmtKind::Run(..));
             match &stmt.kind {
                 TestStmtKind::Mock {
                     call,
