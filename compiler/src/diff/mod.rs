@@ -91,6 +91,7 @@ mod expr;
 mod flows;
 mod graph;
 mod render;
+pub mod side;
 mod types;
 
 #[cfg(test)]
