@@ -66,8 +66,8 @@ impl Analysis {
         flows.sort_by(|a, b| a.name.cmp(&b.name));
         for flow in flows {
             let _ = writeln!(out, "flow {}", flow.name);
-            for (step, ty) in &flow.steps {
-                let _ = writeln!(out, "  {step}: {ty}");
+            for step in &flow.steps {
+                let _ = writeln!(out, "  {}: {}", step.text, step.record);
             }
         }
         out

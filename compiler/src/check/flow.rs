@@ -10,7 +10,7 @@ use crate::syntax::{
 use crate::types::Type;
 
 use super::expr::Scope;
-use super::{Checker, TypedFlow};
+use super::{Checker, TypedFlow, TypedStep};
 
 /// What a flow may do with a record that keeps failing.
 pub const FINAL_ACTIONS: &[&str] = &["dead_letter", "skip", "fail"];
@@ -124,19 +124,27 @@ impl Checker<'_> {
                         );
                     }
                     current = Some(element.clone());
-                    steps.push((
-                        format!("read {}.{}", call.connection.name, call.operation.name),
-                        element,
-                    ));
+                    steps.push(TypedStep {
+                        text: format!("read {}.{}", call.connection.name, call.operation.name),
+                        record: element,
+                        loc,
+                    });
                 }
                 StepKind::Where(param, cond) => {
+                    self.typed
+                        .parameters
+                        .insert(self.loc(param.span), record.clone());
                     let ty = self.expr(
                         cond,
                         Some(&Type::Bool),
                         &Scope::with(&param.name, record.clone()),
                     );
                     self.condition(cond, &ty);
-                    steps.push((format!("where {} => ...", param.name), record));
+                    steps.push(TypedStep {
+                        text: format!("where {} => ...", param.name),
+                        record,
+                        loc,
+                    });
                 }
                 StepKind::Map(name) => {
                     let next = match self.program.maps.get(&name.name).cloned() {
@@ -172,16 +180,21 @@ impl Checker<'_> {
                         }
                     };
                     current = Some(next.clone());
-                    steps.push((format!("map {}", name.name), next));
+                    steps.push(TypedStep {
+                        text: format!("map {}", name.name),
+                        record: next,
+                        loc,
+                    });
                 }
                 StepKind::Call(call, ty) => {
                     self.op_call(decl, call, Role::Any, "call");
                     let next = ty.as_ref().map_or(Type::Json, |t| self.resolve_type(t));
                     current = Some(next.clone());
-                    steps.push((
-                        format!("call {}.{}", call.connection.name, call.operation.name),
-                        next,
-                    ));
+                    steps.push(TypedStep {
+                        text: format!("call {}.{}", call.connection.name, call.operation.name),
+                        record: next,
+                        loc,
+                    });
                 }
                 StepKind::Write(call, ty) => {
                     if let Some(first) = write_at {
@@ -210,10 +223,11 @@ impl Checker<'_> {
                             self.report(d);
                         }
                     }
-                    steps.push((
-                        format!("write {}.{}", call.connection.name, call.operation.name),
+                    steps.push(TypedStep {
+                        text: format!("write {}.{}", call.connection.name, call.operation.name),
                         record,
-                    ));
+                        loc,
+                    });
                 }
                 StepKind::OnError(policy) => {
                     if policy_seen {

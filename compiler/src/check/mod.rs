@@ -65,6 +65,9 @@ pub struct Typed {
     pub redactions: Vec<Loc>,
     /// Integer literals that stand for Decimals (`price * 2` with a Decimal price).
     pub decimal_literals: std::collections::HashSet<Loc>,
+    /// The type of every lambda and `where` parameter (whose type the source never
+    /// writes), by the parameter's location.
+    pub parameters: std::collections::HashMap<Loc, Type>,
 }
 
 /// The types inside one map.
@@ -85,8 +88,19 @@ pub struct TypedMap {
 pub struct TypedFlow {
     /// Flow name.
     pub name: String,
-    /// Each step as written in short, with the record type after it.
-    pub steps: Vec<(String, Type)>,
+    /// The steps that carry records, in order.
+    pub steps: Vec<TypedStep>,
+}
+
+/// One step of a flow and the record type after it.
+#[derive(Debug, Clone)]
+pub struct TypedStep {
+    /// The step as written in short: `map customer_to_account`, `read erp.get`.
+    pub text: String,
+    /// The record type the step hands on.
+    pub record: Type,
+    /// The whole step.
+    pub loc: Loc,
 }
 
 /// Checks every declaration of every file.

@@ -183,8 +183,8 @@ pub fn checkout(here: &Path, rev: &str, label: &str) -> Result<Checkout, LoadErr
         ))
     })?;
     let commit = commit.trim().to_string();
-    let dir = TempDir::new()
-        .map_err(|e| unusable(format!("cannot create a temporary folder: {e}")))?;
+    let dir =
+        TempDir::new().map_err(|e| unusable(format!("cannot create a temporary folder: {e}")))?;
     export(&top, &commit, &dir.0).map_err(|e| unusable(format!("{label}: {e}")))?;
     let project = dir.0.join("tree").join(&prefix);
     if !project.join(project::MANIFEST).is_file() {
