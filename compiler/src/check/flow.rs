@@ -10,7 +10,7 @@ use crate::syntax::{
 use crate::types::Type;
 
 use super::expr::Scope;
-use super::{Checker, TypedFlow, TypedStep};
+use super::{Checker, Link, TypedFlow, TypedStep};
 
 /// What a flow may do with a record that keeps failing.
 pub const FINAL_ACTIONS: &[&str] = &["dead_letter", "skip", "fail"];
@@ -131,9 +131,8 @@ impl Checker<'_> {
                     });
                 }
                 StepKind::Where(param, cond) => {
-                    self.typed
-                        .parameters
-                        .insert(self.loc(param.span), record.clone());
+                    let at = self.loc(param.span);
+                    self.found.parameters.push((at, record.clone()));
                     let ty = self.expr(
                         cond,
                         Some(&Type::Bool),
@@ -269,14 +268,14 @@ impl Checker<'_> {
                 .with_note(note),
             );
         }
-        self.typed.flows.push(TypedFlow {
+        self.found.flow = Some(TypedFlow {
             name: decl.name.name.clone(),
             steps,
         });
     }
 
     fn resolve_type(&mut self, ty: &crate::syntax::TypeExpr) -> Type {
-        crate::resolve::type_of(self.program, ty, self.file, &mut self.diagnostics)
+        crate::resolve::type_of(self.program, ty, self.file, &mut self.found.diagnostics)
     }
 
     fn trigger(&mut self, decl: &FlowDecl, trigger: &Trigger) {
@@ -314,7 +313,7 @@ impl Checker<'_> {
             ),
             Trigger::After(other) => {
                 if self.program.flows.contains_key(&other.name) {
-                    self.flow_triggers.push((
+                    self.found.flow_triggers.push((
                         decl.name.name.clone(),
                         other.name.clone(),
                         self.loc(other.span),
@@ -390,7 +389,7 @@ impl Checker<'_> {
         let Some(connection) = self.connection(&call.connection) else {
             return;
         };
-        self.used_connections.push((
+        self.found.used_connections.push((
             call.connection.name.clone(),
             decl.name.name.clone(),
             self.loc(call.connection.span),
@@ -563,8 +562,7 @@ impl Checker<'_> {
     }
 
     /// Reports flows that trigger each other in a cycle through `after`.
-    pub(super) fn flow_cycles(&mut self) {
-        let triggers = std::mem::take(&mut self.flow_triggers);
+    pub(super) fn flow_cycles(&mut self, triggers: &[&Link]) {
         let edges = triggers
             .iter()
             .map(|(flow, after, loc)| (after.as_str(), flow.as_str(), *loc));
