@@ -31,14 +31,23 @@ const MAX_SYNTAX_ERRORS: usize = 100;
 /// same tree.
 pub fn parse(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
     let chunks = parse_chunks(text, Span::new(0, text.len()), file);
-    let diagnostics = file_diagnostics(&chunks);
+    let diagnostics = file_diagnostics(
+        chunks
+            .iter()
+            .map(|c| (c.lexical.as_slice(), c.syntax.as_slice())),
+    );
+    (join(text, chunks), diagnostics)
+}
+
+/// The tree of a file from all its chunks, in order, doc comments attached.
+pub fn join(text: &str, chunks: impl IntoIterator<Item = Chunk>) -> File {
     let mut tree = File::default();
     for chunk in chunks {
         tree.items.extend(chunk.items);
         tree.comments.extend(chunk.comments);
     }
     attach_docs(&mut tree.items, &tree.comments, text);
-    (tree, diagnostics)
+    tree
 }
 
 /// What parsing one chunk of a file found, with offsets in the whole file.
@@ -202,12 +211,15 @@ pub fn parse_chunks(text: &str, region: Span, file: FileId) -> Vec<Chunk> {
 
 /// The diagnostics of a file from those of all its chunks, in order: token problems,
 /// then syntax errors by position, each reported once, at most [`MAX_SYNTAX_ERRORS`].
-pub fn file_diagnostics<'c>(chunks: impl IntoIterator<Item = &'c Chunk>) -> Vec<Diagnostic> {
+/// `chunks` gives the `lexical` and `syntax` diagnostics of each chunk, in order.
+pub fn file_diagnostics<'c>(
+    chunks: impl IntoIterator<Item = (&'c [Diagnostic], &'c [Diagnostic])>,
+) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     let mut syntax = Vec::new();
-    for chunk in chunks {
-        diagnostics.extend(chunk.lexical.iter().cloned());
-        syntax.extend(chunk.syntax.iter().cloned());
+    for (lexical, errors) in chunks {
+        diagnostics.extend(lexical.iter().cloned());
+        syntax.extend(errors.iter().cloned());
     }
     syntax.sort_by_key(|d| (d.primary.loc.span.start, d.code));
     syntax.dedup_by(|a, b| a.primary.loc == b.primary.loc && a.code == b.code);

@@ -24,7 +24,7 @@ impl Span {
     }
 }
 
-impl<T: Spans> Spans for Vec<T> {
+impl<T: Spans> Spans for [T] {
     fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
         for node in self {
             node.spans_mut(f);
