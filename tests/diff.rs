@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{copy_dir, repo, stderr, stdout, weft};
+use common::{commit_all, copy_dir, git, repo, stderr, stdout, weft};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,21 +20,6 @@ fn edit(path: &Path, from: &str, to: &str) {
     std::fs::write(path, text.replace(from, to)).unwrap_or_else(|e| panic!("write: {e}"));
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run git: {e}"));
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 const MAP_BEFORE: &str = "upper(trim(c.currency_code))";
 const MAP_AFTER: &str = "upper(c.currency_code)";
 
@@ -46,12 +31,7 @@ fn repository() -> (tempfile::TempDir, PathBuf) {
     copy_dir(&repo().join("examples/customer-sync"), &project);
     std::fs::write(dir.path().join("README.md"), "integrations\n")
         .unwrap_or_else(|e| panic!("write: {e}"));
-    git(dir.path(), &["init", "--quiet"]);
-    git(dir.path(), &["config", "user.name", "Weft Test"]);
-    git(dir.path(), &["config", "user.email", "test@example.com"]);
-    git(dir.path(), &["config", "commit.gpgsign", "false"]);
-    git(dir.path(), &["add", "."]);
-    git(dir.path(), &["commit", "--quiet", "-m", "customer sync"]);
+    commit_all(dir.path(), "customer sync");
     edit(&project.join("src/maps.weft"), MAP_BEFORE, MAP_AFTER);
     git(dir.path(), &["commit", "--quiet", "-am", "no trim"]);
     (dir, project)
@@ -144,8 +124,7 @@ fn unknown_revisions_and_projects_missing_at_a_revision_are_usage_errors() {
     // A project added after the first commit is missing there.
     let other = git_repo.path().join("other");
     copy_dir(&repo().join("examples/customer-sync"), &other);
-    git(git_repo.path(), &["add", "."]);
-    git(git_repo.path(), &["commit", "--quiet", "-m", "other"]);
+    commit_all(git_repo.path(), "other");
     let output = weft(&["diff", "git:HEAD~1", "git:HEAD"], &other);
     assert_eq!(output.status.code(), Some(2));
     assert!(

@@ -892,3 +892,231 @@ fn semantic_tokens_signature_help_and_folding() {
     insta::assert_snapshot!("folding_maps", rendered.join("\n"));
     server.stop();
 }
+
+/// The range of a whole text.
+fn whole(text: &str) -> Value {
+    json!({ "start": { "line": 0, "character": 0 }, "end": { "line": text.lines().count() + 1, "character": 0 } })
+}
+
+/// Inlay hints written into the text as `⟨label⟩`: the lines that got one.
+fn render_hints(text: &str, hints: &Value) -> String {
+    let mut spots: Vec<(usize, String)> = hints
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .map(|h| {
+            let label = h["label"].as_str().unwrap_or("?");
+            (offset_of(text, &h["position"]), format!("⟨{label}⟩"))
+        })
+        .collect();
+    spots.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    let mut out = text.to_string();
+    for (at, label) in spots {
+        out.insert_str(at, &label);
+    }
+    out.lines()
+        .filter(|l| l.contains('⟨'))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn inlay_hints_and_code_lenses() {
+    let mut server = Server::start();
+    let maps = "customer-sync/src/maps.weft";
+    let flows = "customer-sync/src/flows.weft";
+    let tests = "customer-sync/src/tests.weft";
+    let text = server.read(maps);
+    let flow_text = server.read(flows);
+    server.open(maps, &text);
+    server.open(flows, &flow_text);
+    server.diagnostics(maps, |_| true);
+
+    // Lambda parameters get the item type of their list.
+    let hints = server.request(
+        "textDocument/inlayHint",
+        json!({ "textDocument": { "uri": server.uri(maps) }, "range": whole(&text) }),
+    );
+    let rendered = render_hints(&text, &hints);
+    assert!(rendered.contains("p⟨: ErpContact⟩ =>"), "{rendered}");
+    insta::assert_snapshot!("inlay_hints_maps", rendered);
+    assert!(hints[0]["kind"] == json!(1), "type hints: {hints}");
+
+    // Flow steps show the record type they hand on.
+    let hints = server.request(
+        "textDocument/inlayHint",
+        json!({ "textDocument": { "uri": server.uri(flows) }, "range": whole(&flow_text) }),
+    );
+    let rendered = render_hints(&flow_text, &hints);
+    assert!(
+        rendered.contains("map customer_to_account⟨-> SalesforceAccount⟩"),
+        "{rendered}"
+    );
+    insta::assert_snapshot!("inlay_hints_flows", rendered);
+
+    // Only the range asked for: the first flow.
+    let first = flow_text
+        .find("flow contact_sync")
+        .map(|end| flow_text[..end].lines().count())
+        .unwrap_or(0);
+    let part = server.request(
+        "textDocument/inlayHint",
+        json!({ "textDocument": { "uri": server.uri(flows) }, "range": { "start": { "line": 0, "character": 0 }, "end": { "line": first, "character": 0 } } }),
+    );
+    assert_eq!(part.as_array().map(Vec::len), Some(2), "{part}");
+    assert!(part.as_array().is_some_and(|h| h
+        .iter()
+        .all(|h| h["position"]["line"].as_u64() < Some(first as u64))));
+
+    // A broken step shows nothing; the rest still does.
+    let broken = flow_text.replacen("  map contact_to_sf_contact", "  map contact_to_sf", 1);
+    server.change(flows, 2, &broken);
+    let hints = server.request(
+        "textDocument/inlayHint",
+        json!({ "textDocument": { "uri": server.uri(flows) }, "range": whole(&broken) }),
+    );
+    let rendered = render_hints(&broken, &hints);
+    assert!(!rendered.contains("contact_to_sf⟨"), "{rendered}");
+    assert!(rendered.contains("map customer_to_account⟨"), "{rendered}");
+
+    // Code lenses: run each test, diff each flow. Their commands are the editor's.
+    assert!(server.capabilities.get("executeCommandProvider").is_none());
+    let mut lenses = String::new();
+    for file in [flows, tests] {
+        let found = server.request(
+            "textDocument/codeLens",
+            json!({ "textDocument": { "uri": server.uri(file) } }),
+        );
+        for lens in found.as_array().map(Vec::as_slice).unwrap_or(&[]) {
+            let arguments = &lens["command"]["arguments"];
+            assert_eq!(arguments[0], json!(server.uri(file)));
+            lenses.push_str(&format!(
+                "{} {}:{}-{} {} {} {}\n",
+                file.trim_start_matches("customer-sync/"),
+                lens["range"]["start"]["line"],
+                lens["range"]["start"]["character"],
+                lens["range"]["end"]["character"],
+                lens["command"]["title"].as_str().unwrap_or("?"),
+                lens["command"]["command"].as_str().unwrap_or("?"),
+                arguments[1],
+            ));
+        }
+    }
+    insta::assert_snapshot!("code_lenses", lenses);
+    server.stop();
+}
+
+#[test]
+fn semantic_diff_of_the_buffers_against_git_and_artifacts() {
+    let mut server = Server::start();
+    let maps = "customer-sync/src/maps.weft";
+    let text = server.read(maps);
+    server.open(maps, &text);
+    server.diagnostics(maps, |_| true);
+    let request = |server: &mut Server, against: &str, flow: Value| {
+        let uri = server.uri(maps);
+        server.request_raw(
+            "weft/semanticDiff",
+            json!({ "textDocument": { "uri": uri }, "against": against, "flow": flow }),
+        )
+    };
+    let error = |response: Value| -> String {
+        response["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not an error: {response}"))
+            .to_string()
+    };
+
+    // Not a git repository yet: the message says what to do.
+    let message = error(request(&mut server, "HEAD", Value::Null));
+    assert!(
+        message.contains("not in a git repository") && message.contains("git init"),
+        "{message}"
+    );
+
+    // Committed, then a map edited in the buffer only (not saved).
+    let root = server.root.clone();
+    common::commit_all(&root, "customer sync");
+    let edited = text.replacen(
+        "Name               = trim(c.party_name)",
+        "Name               = upper(trim(c.party_name))",
+        1,
+    );
+    server.change(maps, 2, &edited);
+    let answer = request(&mut server, "HEAD", Value::Null);
+    let result = &answer["result"];
+    assert_eq!(result["changes"], json!(1), "{answer}");
+    assert_eq!(
+        result["diff"]["changes"][0]["id"],
+        "map.customer_to_account.field.Name"
+    );
+    assert_eq!(result["diff"]["format"], json!(1));
+    insta::assert_snapshot!("semantic_diff_text", result["text"].as_str().unwrap_or(""));
+    insta::assert_snapshot!(
+        "semantic_diff_markdown",
+        result["markdown"].as_str().unwrap_or("")
+    );
+
+    // One flow: only what reaches it.
+    let answer = request(&mut server, "HEAD", json!("account_sync"));
+    assert_eq!(answer["result"]["changes"], json!(1), "{answer}");
+    let answer = request(&mut server, "git:HEAD", json!("contact_sync"));
+    assert_eq!(answer["result"]["changes"], json!(0), "{answer}");
+    let message = error(request(&mut server, "HEAD", json!("no_such_flow")));
+    assert!(message.contains("no flow `no_such_flow`"), "{message}");
+
+    // Unknown revisions and paths, and a version that does not compile.
+    let message = error(request(&mut server, "git:no-such-branch", Value::Null));
+    assert!(
+        message.contains("unknown revision no-such-branch"),
+        "{message}"
+    );
+    let message = error(request(&mut server, "dist/nothing.json", Value::Null));
+    assert!(message.contains("names no file"), "{message}");
+    let broken = edited.replacen("trim(c.party_name)", "trim(c.party_nme)", 1);
+    server.change(maps, 3, &broken);
+    let message = error(request(&mut server, "HEAD", Value::Null));
+    assert!(message.contains("has errors"), "{message}");
+    // The editor's version compiles (its buffers), the committed one does not.
+    server.change(maps, 4, &edited);
+    let schemas = "customer-sync/src/schemas.weft";
+    let schema_text = server.read(schemas);
+    let write = |text: &str| {
+        std::fs::write(root.join(schemas), text).unwrap_or_else(|e| panic!("write: {e}"))
+    };
+    write(&schema_text.replacen("schema ErpCustomer {", "schema ErpCustomer { {", 1));
+    common::commit_all(&root, "broken");
+    server.open(schemas, &schema_text);
+    server.diagnostics(schemas, |d| d.is_empty());
+    let message = error(request(&mut server, "HEAD", Value::Null));
+    assert!(
+        message.starts_with("HEAD: the project has errors (")
+            && message.contains("\nsrc/flows.weft:15:32: W0403 `c` has no field `account_number`"),
+        "{message}"
+    );
+
+    // Against an artifact written by `weft build` of the saved files.
+    write(&schema_text);
+    let built = common::weft(&["build", "--out", "dist"], &root.join("customer-sync"));
+    assert!(built.status.success(), "{}", common::stderr(&built));
+    let artifact = std::fs::read_dir(root.join("customer-sync/dist"))
+        .ok()
+        .and_then(|mut entries| entries.next())
+        .and_then(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .unwrap_or_else(|| panic!("no artifact"));
+    let answer = request(&mut server, &format!("dist/{artifact}"), Value::Null);
+    let result = &answer["result"];
+    assert_eq!(
+        result["diff"]["environments_compared"],
+        json!(false),
+        "{answer}"
+    );
+    assert_eq!(
+        result["diff"]["changes"][0]["id"],
+        "map.customer_to_account.field.Name"
+    );
+    server.stop();
+}

@@ -1,12 +1,11 @@
 //! `weft diff`: what changed between two versions of a project, by meaning.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
+use weft_compiler::diff::side::{self, LoadError, Side};
 use weft_compiler::diff::{self, Action, Class, Diff, LineKind, Model};
-use weft_compiler::{analysis, lower, project, render};
-use weft_runtime::artifact::{self, Artifact};
+use weft_compiler::render;
 
 use crate::ColorChoice;
 
@@ -142,196 +141,17 @@ fn text(result: &Diff, color: bool) -> String {
     out
 }
 
-/// Loads one side.
-fn load(side: &str, color: bool) -> Result<Model, Failure> {
-    if let Some(rev) = side.strip_prefix("git:") {
-        return load_revision(side, rev, color);
-    }
-    let path = Path::new(side);
-    let is_artifact = path.is_file()
-        && path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    if is_artifact {
-        load_artifact(path)
-    } else {
-        load_project(path, side, color)
-    }
-}
-
-fn load_artifact(path: &Path) -> Result<Model, Failure> {
-    let shown = path.display();
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Failure(format!("cannot read {shown}: {e}")))?;
-    let artifact: Artifact = serde_json::from_str(&text)
-        .map_err(|e| Failure(format!("{shown} is not a Weft artifact: {e}")))?;
-    if artifact.format != artifact::FORMAT_VERSION {
-        return Err(Failure(format!(
-            "{shown} has artifact format {}; this weft reads format {}",
-            artifact.format,
-            artifact::FORMAT_VERSION
-        )));
-    }
-    artifact
-        .verify()
-        .map_err(|e| Failure(format!("{shown}: {e}")))?;
-    Ok(Model::from_artifact(&artifact))
-}
-
-fn load_project(path: &Path, label: &str, color: bool) -> Result<Model, Failure> {
-    let analysis = analysis::check_project(path);
-    let lowered = lower::lower_without_source_map(&analysis);
-    if lowered.is_none() || analysis.load_failed {
-        let reports = render::text(&analysis.db, &analysis.diagnostics, color);
-        let _ = std::io::stderr().write_all(reports.as_bytes());
-        let why = if analysis.load_failed {
-            "the project could not be loaded"
-        } else {
-            "the project has errors"
-        };
-        return Err(Failure(format!("{label}: {why}")));
-    }
-    let model = lowered.map(Model::from).unwrap_or_default();
-    // Freeing a large project's trees one node at a time would only delay the exit.
-    std::mem::forget(analysis);
-    Ok(model)
-}
-
-/// The project of the current folder as it was at a git revision.
-fn load_revision(label: &str, rev: &str, color: bool) -> Result<Model, Failure> {
-    if rev.is_empty() {
-        return Err(Failure(
-            "git: needs a revision, such as git:HEAD~1 or git:main".to_string(),
-        ));
-    }
-    let cwd = std::env::current_dir()
+/// Loads one side; on failure the diagnostics of a side that does not compile are
+/// printed first.
+fn load(name: &str, color: bool) -> Result<Model, Failure> {
+    let here = std::env::current_dir()
         .map_err(|e| Failure(format!("cannot read the current folder: {e}")))?;
-    let root = find_project_root(&cwd).ok_or_else(|| {
-        Failure(format!(
-            "{label}: no {} in {} or any folder above it",
-            project::MANIFEST,
-            cwd.display()
-        ))
-    })?;
-    let top = git(&root, &["rev-parse", "--show-toplevel"]).map_err(|e| {
-        Failure(format!(
-            "{label}: {} is not in a git repository: {e}",
-            root.display()
-        ))
-    })?;
-    let top = PathBuf::from(top.trim());
-    let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-    let prefix = canonical(&root)
-        .strip_prefix(canonical(&top))
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let commit = git(
-        &top,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{rev}^{{commit}}"),
-        ],
-    )
-    .map_err(|_| Failure(format!("{label}: unknown revision {rev}")))?;
-    let commit = commit.trim().to_string();
-    let temp =
-        TempDir::new().map_err(|e| Failure(format!("cannot create a temporary folder: {e}")))?;
-    export(&top, &commit, &temp.0).map_err(|e| Failure(format!("{label}: {e}")))?;
-    let project_dir = temp.0.join("tree").join(&prefix);
-    if !project_dir.join(project::MANIFEST).is_file() {
-        let shown = if prefix.as_os_str().is_empty() {
-            project::MANIFEST.to_string()
-        } else {
-            prefix.join(project::MANIFEST).display().to_string()
-        };
-        return Err(Failure(format!("{label}: there is no {shown} at {rev}")));
-    }
-    load_project(&project_dir, label, color)
-}
-
-/// The nearest folder at or above `start` holding `weft.toml`.
-fn find_project_root(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .find(|dir| dir.join(project::MANIFEST).is_file())
-        .map(Path::to_path_buf)
-}
-
-/// Runs git in `dir` and returns its standard output.
-fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if output.status.success() {
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
-    }
-}
-
-/// Writes the whole tree of `commit` into `into` through a throw-away index, so the
-/// repository's own index and work tree are untouched, `export-ignore` attributes do
-/// not drop files, and imports that reach outside the project folder still resolve.
-fn export(top: &Path, commit: &str, into: &Path) -> Result<(), String> {
-    let index = into.join("index");
-    let tree = into.join("tree");
-    let mut prefix = tree.to_string_lossy().into_owned();
-    prefix.push(std::path::MAIN_SEPARATOR);
-    for args in [
-        vec!["read-tree", commit],
-        vec!["checkout-index", "--all", "--force", "--prefix", &prefix],
-    ] {
-        let output = Command::new("git")
-            .arg("-C")
-            .arg(top)
-            .args(&args)
-            .env("GIT_INDEX_FILE", &index)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run git: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "git {} failed: {}",
-                args[0],
-                String::from_utf8_lossy(&output.stderr).trim()
-            ));
+    // The process exits soon after the diff: freeing a large program would only delay it.
+    side::load(&Side::parse(name), name, &here, std::mem::forget).map_err(|error| {
+        if let LoadError::Errors(_, analysis) = &error {
+            let reports = render::text(&analysis.db, &analysis.diagnostics, color);
+            let _ = std::io::stderr().write_all(reports.as_bytes());
         }
-    }
-    Ok(())
-}
-
-/// A temporary folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> std::io::Result<TempDir> {
-        let base = std::env::temp_dir();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        for attempt in 0..100u32 {
-            let dir = base.join(format!(
-                "weft-diff-{}-{nanos}-{attempt}",
-                std::process::id()
-            ));
-            match std::fs::create_dir(&dir) {
-                Ok(()) => return Ok(TempDir(dir)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(std::io::Error::other("no free temporary folder name"))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+        Failure(error.message().to_string())
+    })
 }

@@ -17,6 +17,7 @@ pub mod import;
 pub mod lower;
 pub mod parse;
 pub mod project;
+pub mod relocate;
 pub mod render;
 pub mod resolve;
 pub mod source;

@@ -106,6 +106,42 @@ impl Program {
     }
 }
 
+/// What name resolution reads from a declaration: names, types, doc comments, and
+/// where they are written. When an edit leaves the interfaces of all declarations
+/// equal, the resolved program stays the same (up to moved locations).
+#[derive(Debug, PartialEq)]
+pub enum Interface<'a> {
+    /// A schema, whole.
+    Schema(&'a syntax::SchemaDecl),
+    /// An enum, whole.
+    Enum(&'a syntax::EnumDecl),
+    /// A connection, whole.
+    Connection(&'a syntax::ConnectionDecl),
+    /// A map's name and signature.
+    Map(&'a Ident, &'a TypeExpr, &'a TypeExpr),
+    /// A flow's name.
+    Flow(&'a Ident),
+    /// An environment's name.
+    Environment(&'a Ident),
+    /// The keyword and name of a declaration that did not parse.
+    Broken(Option<&'a str>, Option<&'a Ident>),
+}
+
+/// The interface of a declaration; `None` for those resolution does not read (tests,
+/// promotion, rollback).
+pub fn interface(item: &Item) -> Option<Interface<'_>> {
+    Some(match item {
+        Item::Schema(d) => Interface::Schema(d),
+        Item::Enum(d) => Interface::Enum(d),
+        Item::Connection(d) => Interface::Connection(d),
+        Item::Map(d) => Interface::Map(&d.name, &d.source, &d.target),
+        Item::Flow(d) => Interface::Flow(&d.name),
+        Item::Environment(d) => Interface::Environment(&d.name),
+        Item::Error(broken) => Interface::Broken(broken.keyword.as_deref(), broken.name.as_ref()),
+        Item::Test(_) | Item::Promotion(_) | Item::Rollback(_) => return None,
+    })
+}
+
 /// Builds the program from parsed files, importing schema files into `db`.
 pub fn resolve(db: &mut SourceDb, files: &[(FileId, syntax::File)]) -> (Program, Vec<Diagnostic>) {
     let mut resolver = Resolver {

@@ -111,6 +111,29 @@ impl SourceDb {
         &self.files[id.0 as usize]
     }
 
+    /// Replaces the text of a file, as an edit does.
+    pub fn set_text(&mut self, id: FileId, text: String) {
+        if let Some(file) = self.files.get_mut(id.0 as usize) {
+            file.text = text;
+            file.line_starts = Default::default();
+        }
+    }
+
+    /// Number of files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether there are no files.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Forgets the files added after the first `len`.
+    pub fn truncate(&mut self, len: usize) {
+        self.files.truncate(len);
+    }
+
     /// The id of an already added file with this path on disk.
     pub fn find(&self, path: &Path) -> Option<FileId> {
         self.files

@@ -154,8 +154,8 @@ pub fn describe(analysis: &Analysis, symbol: &Symbol) -> Option<String> {
                 .find(|f| &f.name == name)
                 .map(|flow| {
                     let mut out = String::from("Records after each step:\n");
-                    for (step, ty) in &flow.steps {
-                        let _ = writeln!(out, "- `{step}`: `{ty}`");
+                    for step in &flow.steps {
+                        let _ = writeln!(out, "- `{}`: `{}`", step.text, step.record);
                     }
                     out
                 });

@@ -7,16 +7,19 @@
 #![deny(unsafe_code)]
 
 pub mod code_action;
+pub mod code_lens;
 pub mod completion;
 pub mod definition;
 pub mod diagnostics;
 pub mod folding;
 pub mod formatting;
 pub mod hover;
+pub mod inlay_hints;
 pub mod lookup;
 pub mod position;
 pub mod references;
 pub mod rename;
+pub mod semantic_diff;
 pub mod semantic_tokens;
 pub mod server;
 pub mod signature_help;
@@ -33,6 +36,8 @@ where
     I: AsyncRead + Unpin,
     O: AsyncWrite,
 {
-    let (service, socket) = LspService::new(server::Backend::new);
+    let (service, socket) = LspService::build(server::Backend::new)
+        .custom_method(semantic_diff::METHOD, server::Backend::semantic_diff)
+        .finish();
     Server::new(input, output, socket).serve(service).await;
 }

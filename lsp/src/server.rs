@@ -15,9 +15,10 @@ use weft_compiler::source::FileId;
 use crate::position::LineIndex;
 use crate::world::{self, path_of, ProjectKey, Snapshot, World};
 use crate::{
-    code_action, completion, definition, folding, formatting, hover, references, rename,
-    semantic_tokens, signature_help, symbols,
+    code_action, code_lens, completion, definition, folding, formatting, hover, inlay_hints,
+    references, rename, semantic_diff, semantic_tokens, signature_help, symbols,
 };
+use weft_compiler::diff::side::{self, LoadError};
 
 /// How long typing must pause before a project is checked again.
 const DEBOUNCE: Duration = Duration::from_millis(120);
@@ -86,6 +87,44 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// `weft/semanticDiff`: the editor's version of the project (unsaved buffers
+    /// included) against `HEAD`, a revision or an artifact.
+    pub async fn semantic_diff(
+        &self,
+        params: semantic_diff::Params,
+    ) -> Result<semantic_diff::Answer> {
+        let uri = params.text_document.uri;
+        let Some(path) = path_of(&uri) else {
+            return Err(invalid(format!("{} is not a file", uri.as_str())));
+        };
+        let current = self
+            .world
+            .run(move |host| {
+                let key = host.key_of(&path);
+                let ProjectKey::Root(root) = key.clone() else {
+                    return Err("this file is in no project: a semantic diff compares versions of a project, a folder with weft.toml".to_string());
+                };
+                let analysis = host.fresh(&key).analysis()?;
+                side::model(analysis, "the editor's version")
+                    .map(|model| (model, root))
+                    .map_err(|m| format!("{m}; fix the problems the editor shows, then compare again"))
+            })
+            .await
+            .map_err(internal)?;
+        let (new, root) = current.map_err(failed)?;
+        let old_side = semantic_diff::old_side(&params.against, &root).map_err(invalid)?;
+        let label = params.against.clone();
+        let old = tokio::task::spawn_blocking(move || {
+            side::load(&old_side, &label, &root, drop).map_err(load_failure)
+        })
+        .await
+        .map_err(|e| internal(format!("loading the old version failed: {e}")))?
+        .map_err(failed)?;
+        semantic_diff::answer(&old, &new, params.flow.as_deref()).map_err(invalid)
+    }
+}
+
 /// Publishes the diagnostics of a project that changed since the last publication.
 async fn publish(client: &Client, world: &World, key: ProjectKey, always: Option<Uri>) {
     match world
@@ -120,6 +159,61 @@ fn refused(message: String) -> Error {
         code: ErrorCode::InvalidRequest,
         message: message.into(),
         data: None,
+    }
+}
+
+/// A request whose parameters name something that does not exist.
+fn invalid(message: String) -> Error {
+    Error {
+        code: ErrorCode::InvalidParams,
+        message: message.into(),
+        data: None,
+    }
+}
+
+/// LSP's `RequestFailed`: the request was well formed, but could not be answered.
+const REQUEST_FAILED: i64 = -32803;
+
+/// A well-formed request that cannot be answered, with what to do about it.
+fn failed(message: String) -> Error {
+    Error {
+        code: ErrorCode::ServerError(REQUEST_FAILED),
+        message: message.into(),
+        data: None,
+    }
+}
+
+/// Diagnostics shown in an error message at most.
+const DIAGNOSTICS_IN_MESSAGE: usize = 3;
+
+/// The message of a diff side that could not be loaded: for a project with errors, the
+/// first few of them as `file:line:column: code message`.
+fn load_failure(error: LoadError) -> String {
+    match error {
+        LoadError::Unusable(message) => message,
+        LoadError::Errors(message, analysis) => {
+            let mut out = format!(
+                "{message} ({}); it must compile to be compared",
+                match analysis.error_count() {
+                    1 => "1 error".to_string(),
+                    n if n <= DIAGNOSTICS_IN_MESSAGE => format!("{n} errors"),
+                    n => format!("{n} errors, the first {DIAGNOSTICS_IN_MESSAGE} below"),
+                }
+            );
+            let errors = analysis.diagnostics.iter().filter(|d| d.is_error());
+            for d in errors.take(DIAGNOSTICS_IN_MESSAGE) {
+                let (line, column) = analysis
+                    .db
+                    .line_col(d.primary.loc.file, d.primary.loc.span.start);
+                let name = &analysis.db.get(d.primary.loc.file).name;
+                out.push_str(&format!(
+                    "\n{name}:{line}:{column}: {} {}",
+                    d.code.as_str(),
+                    d.message
+                ));
+            }
+            out
+        }
     }
 }
 
@@ -186,6 +280,10 @@ impl LanguageServer for Backend {
                     work_done_progress_options: WorkDoneProgressOptions::default(),
                 }),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                inlay_hint_provider: Some(OneOf::Left(true)),
+                code_lens_provider: Some(CodeLensOptions {
+                    resolve_provider: Some(false),
+                }),
                 ..ServerCapabilities::default()
             },
             server_info: Some(ServerInfo {
@@ -446,6 +544,24 @@ impl LanguageServer for Backend {
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
         self.on_file(&params.text_document.uri, |snapshot, analysis, file| {
             Some(folding::folding_ranges(snapshot.text(analysis, file)))
+        })
+        .await
+    }
+
+    async fn inlay_hint(&self, params: InlayHintParams) -> Result<Option<Vec<InlayHint>>> {
+        let range = params.range;
+        self.on_file(
+            &params.text_document.uri,
+            move |snapshot, analysis, file| {
+                Some(inlay_hints::inlay_hints(snapshot, analysis, file, range))
+            },
+        )
+        .await
+    }
+
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        self.on_file(&params.text_document.uri, |snapshot, analysis, file| {
+            Some(code_lens::code_lenses(snapshot, analysis, file))
         })
         .await
     }

@@ -135,6 +135,8 @@ impl Checker<'_> {
     fn lambda(&mut self, arg: &Expr, param: &Type, expected: Option<&Type>, scope: &Scope) -> Type {
         match &arg.kind {
             ExprKind::Lambda(name, body) => {
+                let at = self.loc(name.span);
+                self.found.parameters.push((at, param.clone()));
                 self.expr(body, expected, &scope.bind(&name.name, param.clone()))
             }
             _ => {

@@ -18,7 +18,7 @@ impl Checker<'_> {
             return;
         };
         for (file, extra) in rest {
-            self.diagnostics.push(
+            self.report(
                 Diagnostic::new(
                     Code::DuplicatePromotion,
                     Loc::new(*file, extra.span),

@@ -10,7 +10,7 @@ use crate::syntax::{
     Binding, ConfigArg, ConfigValue, ConfigValueKind, EnvironmentDecl, File, Item,
 };
 
-use super::Checker;
+use super::{Bound, Checker, Link};
 
 /// Arguments of authentication schemes that are credentials and so must be secrets.
 const CREDENTIAL_ARGS: &[(&str, &str)] = &[
@@ -48,7 +48,7 @@ impl Checker<'_> {
             self.binding(decl, binding);
         }
         let close = decl.span.end.saturating_sub(1);
-        self.bound.push((
+        self.found.bound.push((
             decl.name.name.clone(),
             name_loc,
             self.loc(Span::new(close, close)),
@@ -342,16 +342,15 @@ impl Checker<'_> {
 
     /// Marks source text that holds a credential, so no rendering shows it.
     fn redact(&mut self, span: Span) {
-        self.redactions.push(self.loc(span));
+        let at = self.loc(span);
+        self.found.redactions.push(at);
     }
 
     /// Reports connections used by a flow but not bound in some environment.
-    pub(super) fn unbound_connections(&mut self) {
-        let bound = std::mem::take(&mut self.bound);
+    pub(super) fn unbound_connections(&mut self, used: &[&Link], bound: &[&Bound]) {
         let mut reported: HashSet<(&str, &str)> = HashSet::new();
-        let used = std::mem::take(&mut self.used_connections);
-        for (connection, flow, use_loc) in &used {
-            for (env, env_loc, close, names) in &bound {
+        for (connection, flow, use_loc) in used.iter().copied() {
+            for (env, env_loc, close, names) in bound.iter().copied() {
                 if names.contains(connection)
                     || !reported.insert((env.as_str(), connection.as_str()))
                 {
@@ -376,7 +375,7 @@ impl Checker<'_> {
                         connection.to_uppercase()
                     ),
                 };
-                self.diagnostics.push(
+                self.report(
                     Diagnostic::new(
                         Code::UnboundConnection,
                         *env_loc,
@@ -399,7 +398,7 @@ impl Checker<'_> {
                 let Item::Test(test) = item else { continue };
                 let loc = Loc::new(*file, test.name.span);
                 if let Some(first) = seen.get(test.name.value.as_str()) {
-                    self.diagnostics.push(
+                    self.report(
                         Diagnostic::new(
                             Code::DuplicateTest,
                             loc,

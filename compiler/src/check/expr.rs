@@ -76,7 +76,7 @@ impl Checker<'_> {
         match &expr.kind {
             ExprKind::Int(_) => {
                 let loc = self.loc(expr.span);
-                self.typed.decimal_literals.insert(loc);
+                self.found.decimal_literals.push(loc);
             }
             ExprKind::Unary(UnaryOp::Neg, inner) => self.decimal_literal(inner),
             _ => {}
@@ -136,7 +136,7 @@ impl Checker<'_> {
             }
             ExprKind::Int(_) => match expected.map(Type::unwrap_optional) {
                 Some(Type::Decimal) => {
-                    self.typed.decimal_literals.insert(loc);
+                    self.found.decimal_literals.push(loc);
                     Type::Decimal
                 }
                 _ => Type::Int,
@@ -607,9 +607,9 @@ impl Checker<'_> {
     }
 
     fn quietly(&mut self, f: impl FnOnce(&mut Self) -> Type) -> Type {
-        let before = self.diagnostics.len();
+        let before = self.found.diagnostics.len();
         let ty = f(self);
-        self.diagnostics.truncate(before);
+        self.found.diagnostics.truncate(before);
         ty
     }
 

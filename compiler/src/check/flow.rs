@@ -10,7 +10,7 @@ use crate::syntax::{
 use crate::types::Type;
 
 use super::expr::Scope;
-use super::{Checker, TypedFlow};
+use super::{Checker, Link, TypedFlow, TypedStep};
 
 /// What a flow may do with a record that keeps failing.
 pub const FINAL_ACTIONS: &[&str] = &["dead_letter", "skip", "fail"];
@@ -124,19 +124,26 @@ impl Checker<'_> {
                         );
                     }
                     current = Some(element.clone());
-                    steps.push((
-                        format!("read {}.{}", call.connection.name, call.operation.name),
-                        element,
-                    ));
+                    steps.push(TypedStep {
+                        text: format!("read {}.{}", call.connection.name, call.operation.name),
+                        record: element,
+                        loc,
+                    });
                 }
                 StepKind::Where(param, cond) => {
+                    let at = self.loc(param.span);
+                    self.found.parameters.push((at, record.clone()));
                     let ty = self.expr(
                         cond,
                         Some(&Type::Bool),
                         &Scope::with(&param.name, record.clone()),
                     );
                     self.condition(cond, &ty);
-                    steps.push((format!("where {} => ...", param.name), record));
+                    steps.push(TypedStep {
+                        text: format!("where {} => ...", param.name),
+                        record,
+                        loc,
+                    });
                 }
                 StepKind::Map(name) => {
                     let next = match self.program.maps.get(&name.name).cloned() {
@@ -172,16 +179,21 @@ impl Checker<'_> {
                         }
                     };
                     current = Some(next.clone());
-                    steps.push((format!("map {}", name.name), next));
+                    steps.push(TypedStep {
+                        text: format!("map {}", name.name),
+                        record: next,
+                        loc,
+                    });
                 }
                 StepKind::Call(call, ty) => {
                     self.op_call(decl, call, Role::Any, "call");
                     let next = ty.as_ref().map_or(Type::Json, |t| self.resolve_type(t));
                     current = Some(next.clone());
-                    steps.push((
-                        format!("call {}.{}", call.connection.name, call.operation.name),
-                        next,
-                    ));
+                    steps.push(TypedStep {
+                        text: format!("call {}.{}", call.connection.name, call.operation.name),
+                        record: next,
+                        loc,
+                    });
                 }
                 StepKind::Write(call, ty) => {
                     if let Some(first) = write_at {
@@ -210,10 +222,11 @@ impl Checker<'_> {
                             self.report(d);
                         }
                     }
-                    steps.push((
-                        format!("write {}.{}", call.connection.name, call.operation.name),
+                    steps.push(TypedStep {
+                        text: format!("write {}.{}", call.connection.name, call.operation.name),
                         record,
-                    ));
+                        loc,
+                    });
                 }
                 StepKind::OnError(policy) => {
                     if policy_seen {
@@ -255,14 +268,14 @@ impl Checker<'_> {
                 .with_note(note),
             );
         }
-        self.typed.flows.push(TypedFlow {
+        self.found.flow = Some(TypedFlow {
             name: decl.name.name.clone(),
             steps,
         });
     }
 
     fn resolve_type(&mut self, ty: &crate::syntax::TypeExpr) -> Type {
-        crate::resolve::type_of(self.program, ty, self.file, &mut self.diagnostics)
+        crate::resolve::type_of(self.program, ty, self.file, &mut self.found.diagnostics)
     }
 
     fn trigger(&mut self, decl: &FlowDecl, trigger: &Trigger) {
@@ -300,7 +313,7 @@ impl Checker<'_> {
             ),
             Trigger::After(other) => {
                 if self.program.flows.contains_key(&other.name) {
-                    self.flow_triggers.push((
+                    self.found.flow_triggers.push((
                         decl.name.name.clone(),
                         other.name.clone(),
                         self.loc(other.span),
@@ -376,7 +389,7 @@ impl Checker<'_> {
         let Some(connection) = self.connection(&call.connection) else {
             return;
         };
-        self.used_connections.push((
+        self.found.used_connections.push((
             call.connection.name.clone(),
             decl.name.name.clone(),
             self.loc(call.connection.span),
@@ -549,8 +562,7 @@ impl Checker<'_> {
     }
 
     /// Reports flows that trigger each other in a cycle through `after`.
-    pub(super) fn flow_cycles(&mut self) {
-        let triggers = std::mem::take(&mut self.flow_triggers);
+    pub(super) fn flow_cycles(&mut self, triggers: &[&Link]) {
         let edges = triggers
             .iter()
             .map(|(flow, after, loc)| (after.as_str(), flow.as_str(), *loc));

@@ -70,7 +70,7 @@ impl Checker<'_> {
             }
         }
         self.current_map = None;
-        self.typed.maps.push(TypedMap {
+        self.found.map = Some(TypedMap {
             name: decl.name.name.clone(),
             source: signature.source,
             target: signature.target,

@@ -10,14 +10,14 @@ mod flow;
 mod map;
 mod testing;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use petgraph::graphmap::DiGraphMap;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::resolve::Program;
 use crate::source::{FileId, Loc, SourceDb, Span};
-use crate::syntax::{File, Item};
+use crate::syntax::{File, Item, PromotionDecl};
 use crate::types::Type;
 
 pub use compat::{assignable, Mismatch};
@@ -65,6 +65,9 @@ pub struct Typed {
     pub redactions: Vec<Loc>,
     /// Integer literals that stand for Decimals (`price * 2` with a Decimal price).
     pub decimal_literals: std::collections::HashSet<Loc>,
+    /// The type of every lambda and `where` parameter (whose type the source never
+    /// writes), by the parameter's location.
+    pub parameters: std::collections::HashMap<Loc, Type>,
 }
 
 /// The types inside one map.
@@ -85,8 +88,19 @@ pub struct TypedMap {
 pub struct TypedFlow {
     /// Flow name.
     pub name: String,
-    /// Each step as written in short, with the record type after it.
-    pub steps: Vec<(String, Type)>,
+    /// The steps that carry records, in order.
+    pub steps: Vec<TypedStep>,
+}
+
+/// One step of a flow and the record type after it.
+#[derive(Debug, Clone)]
+pub struct TypedStep {
+    /// The step as written in short: `map customer_to_account`, `read erp.get`.
+    pub text: String,
+    /// The record type the step hands on.
+    pub record: Type,
+    /// The whole step.
+    pub loc: Loc,
 }
 
 /// Checks every declaration of every file.
@@ -96,53 +110,115 @@ pub fn check(
     program: &Program,
     groups: &BTreeMap<String, Vec<String>>,
 ) -> (Typed, Vec<Diagnostic>) {
-    let mut checker = Checker {
-        program,
-        db,
-        groups,
-        diagnostics: Vec::new(),
-        typed: Typed::default(),
-        file: FileId(0),
-        current_map: None,
-        map_calls: Vec::new(),
-        used_connections: Vec::new(),
-        flow_triggers: Vec::new(),
-        bound: Vec::new(),
-        redactions: Vec::new(),
+    let found: Vec<Findings> = files
+        .iter()
+        .flat_map(|(file, tree)| {
+            tree.items
+                .iter()
+                .map(|item| check_item(db, program, groups, *file, item))
+        })
+        .collect();
+    finish(db, files, program, groups, found.iter())
+}
+
+/// A use of one name by another, and where: a map calling a map (caller, callee), a
+/// flow triggered after another (flow, the one it waits for), a connection used by a
+/// flow (connection, flow).
+pub(crate) type Link = (String, String, Loc);
+
+/// An environment checked: its name, where the name is, where its closing brace is,
+/// and the connections it binds.
+pub(crate) type Bound = (String, Loc, Loc, HashSet<String>);
+
+/// What checking one declaration found: its problems and types, and the facts the
+/// checks of the whole project (cycles, unbound connections) are made from. A
+/// declaration's findings depend only on it and the resolved program, so an editor
+/// keeps those of the declarations an edit did not touch.
+#[derive(Debug, Clone, Default)]
+pub struct Findings {
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    pub(crate) map: Option<TypedMap>,
+    pub(crate) flow: Option<TypedFlow>,
+    pub(crate) map_calls: Vec<Link>,
+    pub(crate) flow_triggers: Vec<Link>,
+    pub(crate) used_connections: Vec<Link>,
+    pub(crate) bound: Vec<Bound>,
+    pub(crate) redactions: Vec<Loc>,
+    pub(crate) decimal_literals: Vec<Loc>,
+    pub(crate) parameters: Vec<(Loc, Type)>,
+}
+
+/// Checks one declaration of `file` against the resolved program. Promotion blocks are
+/// checked with the whole project, by [`finish`].
+pub fn check_item(
+    db: &SourceDb,
+    program: &Program,
+    groups: &BTreeMap<String, Vec<String>>,
+    file: FileId,
+    item: &Item,
+) -> Findings {
+    let mut checker = Checker::new(db, program, groups);
+    checker.file = file;
+    match item {
+        Item::Map(decl) => checker.map(decl),
+        Item::Flow(decl) => checker.flow(decl),
+        Item::Environment(decl) => checker.environment(decl),
+        Item::Test(decl) => checker.test(decl),
+        Item::Rollback(decl) => checker.rollback(decl),
+        Item::Schema(_)
+        | Item::Enum(_)
+        | Item::Connection(_)
+        | Item::Promotion(_)
+        | Item::Error(_) => {}
+    }
+    checker.found
+}
+
+/// The checks of the whole project, from the findings of every declaration in file
+/// order: calls between maps and `after` triggers in cycles, the promotion block,
+/// connections a flow uses but an environment does not bind, tests with one name.
+/// Returns the types of the project and all diagnostics.
+pub fn finish<'f>(
+    db: &SourceDb,
+    files: &[(FileId, File)],
+    program: &Program,
+    groups: &BTreeMap<String, Vec<String>>,
+    found: impl Iterator<Item = &'f Findings> + Clone,
+) -> (Typed, Vec<Diagnostic>) {
+    let mut checker = Checker::new(db, program, groups);
+    let links = |pick: fn(&'f Findings) -> &'f Vec<Link>| -> Vec<&'f Link> {
+        found.clone().flat_map(pick).collect()
     };
-    for (file, tree) in files {
-        checker.file = *file;
-        for item in &tree.items {
-            match item {
-                Item::Map(decl) => checker.map(decl),
-                Item::Flow(decl) => checker.flow(decl),
-                _ => {}
-            }
-        }
-    }
-    checker.map_cycles();
-    checker.flow_cycles();
-    let mut promotions = Vec::new();
-    for (file, tree) in files {
-        checker.file = *file;
-        for item in &tree.items {
-            match item {
-                Item::Environment(decl) => checker.environment(decl),
-                Item::Test(decl) => checker.test(decl),
-                Item::Promotion(decl) => promotions.push((*file, decl)),
-                Item::Rollback(decl) => checker.rollback(decl),
-                _ => {}
-            }
-        }
-    }
+    checker.map_cycles(&links(|f| &f.map_calls));
+    checker.flow_cycles(&links(|f| &f.flow_triggers));
+    let promotions: Vec<(FileId, &PromotionDecl)> = files
+        .iter()
+        .flat_map(|(file, tree)| {
+            tree.items.iter().filter_map(move |item| match item {
+                Item::Promotion(decl) => Some((*file, decl)),
+                _ => None,
+            })
+        })
+        .collect();
     checker.promotions(&promotions);
-    checker.unbound_connections();
+    let bound: Vec<&Bound> = found.clone().flat_map(|f| &f.bound).collect();
+    checker.unbound_connections(&links(|f| &f.used_connections), &bound);
     checker.duplicate_tests(files);
-    let typed = Typed {
-        redactions: checker.redactions,
-        ..checker.typed
-    };
-    (typed, checker.diagnostics)
+    let mut typed = Typed::default();
+    let mut diagnostics = Vec::new();
+    for f in found {
+        diagnostics.extend(f.diagnostics.iter().cloned());
+        typed.maps.extend(f.map.clone());
+        typed.flows.extend(f.flow.clone());
+        typed.redactions.extend(f.redactions.iter().copied());
+        typed
+            .decimal_literals
+            .extend(f.decimal_literals.iter().copied());
+        typed.parameters.extend(f.parameters.iter().cloned());
+    }
+    typed.redactions.extend(checker.found.redactions);
+    diagnostics.extend(checker.found.diagnostics);
+    (typed, diagnostics)
 }
 
 /// State of one checking pass.
@@ -150,22 +226,29 @@ pub struct Checker<'a> {
     program: &'a Program,
     db: &'a SourceDb,
     groups: &'a BTreeMap<String, Vec<String>>,
-    diagnostics: Vec<Diagnostic>,
-    typed: Typed,
     /// The file being checked.
     file: FileId,
     /// The map being checked, for the map call graph.
     current_map: Option<String>,
-    /// Calls of one map from another: caller, callee, where.
-    map_calls: Vec<(String, String, Loc)>,
-    /// Connections used by flows: connection, flow, where.
-    used_connections: Vec<(String, String, Loc)>,
-    /// `after` triggers: the flow triggered, the flow it waits for, where.
-    flow_triggers: Vec<(String, String, Loc)>,
-    /// Environments checked: name, where the name is, where its closing brace is, connections bound.
-    bound: Vec<(String, Loc, Loc, std::collections::HashSet<String>)>,
-    /// Source text holding credentials, hidden from every rendering.
-    redactions: Vec<Loc>,
+    /// What the pass found.
+    found: Findings,
+}
+
+impl<'a> Checker<'a> {
+    fn new(
+        db: &'a SourceDb,
+        program: &'a Program,
+        groups: &'a BTreeMap<String, Vec<String>>,
+    ) -> Checker<'a> {
+        Checker {
+            program,
+            db,
+            groups,
+            file: FileId(0),
+            current_map: None,
+            found: Findings::default(),
+        }
+    }
 }
 
 impl Checker<'_> {
@@ -174,19 +257,19 @@ impl Checker<'_> {
     }
 
     fn report(&mut self, diagnostic: Diagnostic) {
-        self.diagnostics.push(diagnostic);
+        self.found.diagnostics.push(diagnostic);
     }
 
     fn map_call(&mut self, callee: &str, loc: Loc) {
         if let Some(caller) = &self.current_map {
-            self.map_calls
+            self.found
+                .map_calls
                 .push((caller.clone(), callee.to_string(), loc));
         }
     }
 
     /// Reports maps that call each other in a cycle: they would never finish.
-    fn map_cycles(&mut self) {
-        let calls = std::mem::take(&mut self.map_calls);
+    fn map_cycles(&mut self, calls: &[&Link]) {
         for (cycle, loc) in cycles(
             calls
                 .iter()

@@ -91,6 +91,7 @@ mod expr;
 mod flows;
 mod graph;
 mod render;
+pub mod side;
 mod types;
 
 #[cfg(test)]
@@ -165,6 +166,26 @@ impl Diff {
     /// Number of changes of one class.
     pub fn count(&self, class: Class) -> usize {
         self.changes.iter().filter(|c| c.class == class).count()
+    }
+
+    /// The changes that reach flow `name`: its own, those of everything it depends on
+    /// (every change whose `affects` lists it), and changes of the promotion policy,
+    /// which gates every deployment.
+    pub fn for_flow(&self, name: &str) -> Diff {
+        let flow = format!("flow.{name}");
+        Diff {
+            changes: self
+                .changes
+                .iter()
+                .filter(|c| {
+                    c.affects.contains(&flow)
+                        || c.id == "promotion"
+                        || c.id.starts_with("promotion.")
+                })
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
     }
 }
 

@@ -355,3 +355,38 @@ fn a_changed_map_reaches_flows_through_maps_that_apply_it() {
     assert_eq!(d.changes.len(), 1);
     assert_eq!(d.changes[0].affects, ["flow.uses_outer"]);
 }
+
+#[test]
+fn a_flow_sees_its_own_changes_what_it_uses_and_promotion() {
+    let change = |id: &str, affects: &[&str]| Change {
+        id: id.to_string(),
+        action: Action::Modified,
+        class: Class::Behaviour,
+        summary: String::new(),
+        before: None,
+        after: None,
+        affects: affects.iter().map(|a| a.to_string()).collect(),
+    };
+    let all = Diff {
+        format: FORMAT_VERSION,
+        environments_compared: true,
+        changes: vec![
+            change("flow.a.trigger", &["flow.a"]),
+            change("flow.b.trigger", &["flow.b"]),
+            change("map.shared.field.x", &["flow.a", "flow.b"]),
+            change("promotion.gate.prod", &[]),
+            change("schema.Unused", &[]),
+        ],
+    };
+    let ids = |diff: Diff| -> Vec<String> { diff.changes.into_iter().map(|c| c.id).collect() };
+    assert_eq!(
+        ids(all.for_flow("a")),
+        [
+            "flow.a.trigger",
+            "map.shared.field.x",
+            "promotion.gate.prod"
+        ]
+    );
+    assert_eq!(ids(all.for_flow("c")), ["promotion.gate.prod"]);
+    assert!(all.for_flow("a").environments_compared);
+}

@@ -1,18 +1,17 @@
 //! Attaches `///` doc comments to the declaration or field that follows them.
 
-use crate::syntax::{Comment, FieldDecl, File, Item, SchemaBody, TypeExpr, TypeExprKind};
+use crate::syntax::{Comment, FieldDecl, Item, SchemaBody, TypeExpr, TypeExprKind};
 
 /// Fills the `doc` of every declaration and field from the doc comments right above it.
-pub(super) fn attach(file: &mut File, text: &str) {
-    let comments = std::mem::take(&mut file.comments);
-    for item in &mut file.items {
+pub(super) fn attach(items: &mut [Item], comments: &[Comment], text: &str) {
+    for item in items {
         let start = item.span().start;
-        let doc = doc_before(&comments, text, start);
+        let doc = doc_before(comments, text, start);
         match item {
             Item::Schema(d) => {
                 d.doc = doc;
                 if let SchemaBody::Fields(fields) = &mut d.body {
-                    attach_fields(fields, &comments, text);
+                    attach_fields(fields, comments, text);
                 }
             }
             Item::Enum(d) => d.doc = doc,
@@ -24,7 +23,6 @@ pub(super) fn attach(file: &mut File, text: &str) {
             Item::Promotion(_) | Item::Rollback(_) | Item::Error(_) => {}
         }
     }
-    file.comments = comments;
 }
 
 fn attach_fields(fields: &mut [FieldDecl], comments: &[Comment], text: &str) {
