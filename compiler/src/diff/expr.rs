@@ -308,6 +308,7 @@ pub(super) fn maps_in(expr: &Expr, out: &mut Vec<String>) {
         }
         Expr::Int { .. }
         | Expr::Decimal { .. }
+        | Expr::Float { .. }
         | Expr::Bool { .. }
         | Expr::Null
         | Expr::Var { .. } => {}
