@@ -65,6 +65,9 @@ pub struct Typed {
     pub redactions: Vec<Loc>,
     /// Integer literals that stand for Decimals (`price * 2` with a Decimal price).
     pub decimal_literals: std::collections::HashSet<Loc>,
+    /// Integer and decimal literals that stand for Floats (`ratio * 0.5` with a Float
+    /// ratio).
+    pub float_literals: std::collections::HashSet<Loc>,
 }
 
 /// The types inside one map.
