@@ -10,6 +10,7 @@ mod diff;
 mod fmt;
 mod graph;
 mod lsp;
+mod map;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,8 @@ enum Command {
     Graph(graph::Args),
     /// Compare two versions of a project by meaning: project folders, artifacts or git:REV.
     Diff(diff::Args),
+    /// Apply a map, or a flow's where/map steps, to NDJSON records from stdin.
+    Map(map::Args),
     /// Run the language server on stdin and stdout (for editors).
     Lsp(lsp::Args),
 }
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Map(args) => map::run(&args),
         Command::Lsp(args) => lsp::run(&args),
     }
 }

@@ -18,9 +18,6 @@ use super::{parse_decimal, ConvertError, Value};
 use crate::eval::Demand;
 use crate::ir::{Field, Program, Type};
 
-/// Records with more fields than this find a key through a hash map.
-const LINEAR_LOOKUP_MAX: usize = 12;
-
 /// A type compiled for decoding JSON into [`Value`]s.
 #[derive(Debug, Clone)]
 pub struct Decoder {
@@ -52,8 +49,8 @@ enum Node {
 struct Record {
     /// In the order of the type, which is the order of the decoded record.
     fields: Vec<FieldNode>,
-    /// Field index by name, for records too wide for a linear search.
-    by_name: Option<HashMap<String, usize>>,
+    /// How a key is found among the fields.
+    lookup: Lookup,
     /// How many fields are kept.
     kept: usize,
 }
@@ -68,11 +65,52 @@ struct FieldNode {
     optional: bool,
 }
 
+/// Records with at most this many fields find a key by a scan of short tags.
+const SCAN_MAX: usize = 32;
+
+#[derive(Debug, Clone)]
+enum Lookup {
+    /// The tag of each field, in field order: a scan compares two integers per field
+    /// and calls no string comparison until a tag matches.
+    Scan(Vec<Tag>),
+    /// The field indexes in name order, for a binary search.
+    Sorted(Vec<usize>),
+}
+
+/// A field name's length and first eight bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tag {
+    len: usize,
+    prefix: u64,
+}
+
+impl Tag {
+    fn of(name: &str) -> Tag {
+        let mut prefix = [0u8; 8];
+        let head = &name.as_bytes()[..name.len().min(8)];
+        prefix[..head.len()].copy_from_slice(head);
+        Tag {
+            len: name.len(),
+            prefix: u64::from_le_bytes(prefix),
+        }
+    }
+}
+
 impl Record {
     fn index(&self, key: &str) -> Option<usize> {
-        match &self.by_name {
-            Some(map) => map.get(key).copied(),
-            None => self.fields.iter().position(|f| f.name == key),
+        match &self.lookup {
+            Lookup::Scan(tags) => {
+                let tag = Tag::of(key);
+                tags.iter().enumerate().find_map(|(i, t)| {
+                    // Names of up to eight bytes are equal when their tags are.
+                    let equal = *t == tag && (tag.len <= 8 || self.fields[i].name == key);
+                    equal.then_some(i)
+                })
+            }
+            Lookup::Sorted(order) => order
+                .binary_search_by(|&i| self.fields[i].name.as_str().cmp(key))
+                .ok()
+                .map(|at| order[at]),
         }
     }
 }
@@ -147,15 +185,16 @@ impl Builder<'_> {
                 optional: matches!(field.ty, Type::Optional { .. } | Type::Null | Type::Json),
             });
         }
-        let by_name = (out.len() > LINEAR_LOOKUP_MAX).then(|| {
-            out.iter()
-                .enumerate()
-                .map(|(i, f)| (f.name.clone(), i))
-                .collect()
-        });
+        let lookup = if out.len() <= SCAN_MAX {
+            Lookup::Scan(out.iter().map(|f| Tag::of(&f.name)).collect())
+        } else {
+            let mut order: Vec<usize> = (0..out.len()).collect();
+            order.sort_by(|&a, &b| out[a].name.cmp(&out[b].name));
+            Lookup::Sorted(order)
+        };
         Node::Record(Record {
             fields: out,
-            by_name,
+            lookup,
             kept,
         })
     }
@@ -185,8 +224,18 @@ impl Decoder {
     /// Decodes one JSON document (such as a line of NDJSON); nothing but white space may
     /// follow it.
     pub fn decode_slice(&self, json: &[u8]) -> Result<Value, ConvertError> {
+        // One pass over the whole text is cheaper than checking every string apart.
+        let text = std::str::from_utf8(json).map_err(|e| ConvertError {
+            path: "$".to_owned(),
+            message: format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1),
+        })?;
+        self.decode_str(text)
+    }
+
+    /// Decodes one JSON document held in a string; nothing but white space may follow it.
+    pub fn decode_str(&self, json: &str) -> Result<Value, ConvertError> {
         let mut state = State::default();
-        let mut de = serde_json::Deserializer::from_slice(json);
+        let mut de = serde_json::Deserializer::from_str(json);
         let result = self
             .seed(self.root, true, &mut state)
             .deserialize(&mut de)
@@ -809,6 +858,31 @@ mod tests {
         };
         assert_eq!(fields.len(), 40);
         assert_eq!(fields[39], ("f39".into(), Value::Int(39)));
+        // Fields out of name order (hand-built types) are found as well.
+        let unsorted = Type::Record {
+            fields: vec![f("z", Type::Int), f("a", Type::Int), f("m", Type::Int)],
+        };
+        let got = Decoder::new(&unsorted, &p).decode_slice(br#"{"a":1,"m":2,"z":3}"#);
+        assert_eq!(
+            got,
+            Ok(Value::Record(vec![
+                ("z".into(), Value::Int(3)),
+                ("a".into(), Value::Int(1)),
+                ("m".into(), Value::Int(2)),
+            ]))
+        );
+        // Long names that share length and first eight bytes are told apart.
+        let alike = Type::Record {
+            fields: vec![f("shipping_a", Type::Int), f("shipping_b", Type::Int)],
+        };
+        let got = Decoder::new(&alike, &p).decode_slice(br#"{"shipping_b":2,"shipping_a":1}"#);
+        assert_eq!(
+            got,
+            Ok(Value::Record(vec![
+                ("shipping_a".into(), Value::Int(1)),
+                ("shipping_b".into(), Value::Int(2)),
+            ]))
+        );
         let twice = Decoder::new(
             &Type::Record {
                 fields: vec![f("a", Type::Int)],
