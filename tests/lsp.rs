@@ -849,7 +849,7 @@ fn semantic_tokens_signature_help_and_folding() {
     );
     assert_eq!(
         help["signatures"][0]["label"],
-        "round(n: Decimal, places: Int) -> Decimal"
+        "round(n: N, places: Int) -> N"
     );
     assert_eq!(help["activeParameter"], 1);
     let help = server.request(

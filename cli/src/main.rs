@@ -10,6 +10,7 @@ mod diff;
 mod fmt;
 mod graph;
 mod lsp;
+mod map;
 mod test;
 
 use std::process::ExitCode;
@@ -38,6 +39,8 @@ enum Command {
     Test(test::Args),
     /// Compare two versions of a project by meaning: project folders, artifacts or git:REV.
     Diff(diff::Args),
+    /// Apply a map, or a flow's where/map steps, to NDJSON records from stdin.
+    Map(map::Args),
     /// Run the language server on stdin and stdout (for editors).
     Lsp(lsp::Args),
 }
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => graph::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Map(args) => map::run(&args),
         Command::Lsp(args) => lsp::run(&args),
     }
 }

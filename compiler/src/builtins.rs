@@ -14,6 +14,8 @@ pub enum Scalar {
     Int,
     /// `Decimal`.
     Decimal,
+    /// `Float`.
+    Float,
     /// `Bool`.
     Bool,
     /// `Date`.
@@ -26,6 +28,8 @@ pub enum Scalar {
     OptionalInt,
     /// `Decimal?`.
     OptionalDecimal,
+    /// `Float?`.
+    OptionalFloat,
     /// `Date?`.
     OptionalDate,
     /// `Timestamp?`.
@@ -39,12 +43,14 @@ impl Scalar {
             Scalar::String => Type::String,
             Scalar::Int => Type::Int,
             Scalar::Decimal => Type::Decimal,
+            Scalar::Float => Type::Float,
             Scalar::Bool => Type::Bool,
             Scalar::Date => Type::Date,
             Scalar::Timestamp => Type::Timestamp,
             Scalar::StringList => Type::List(Box::new(Type::String)),
             Scalar::OptionalInt => Type::Int.optional(),
             Scalar::OptionalDecimal => Type::Decimal.optional(),
+            Scalar::OptionalFloat => Type::Float.optional(),
             Scalar::OptionalDate => Type::Date.optional(),
             Scalar::OptionalTimestamp => Type::Timestamp.optional(),
         }
@@ -56,8 +62,12 @@ impl Scalar {
 pub enum Generic {
     /// `to_string(T) -> String` for any scalar.
     ToString,
-    /// `abs(N) -> N` for Int or Decimal.
+    /// `abs(N) -> N` for Int, Decimal or Float.
     Abs,
+    /// `round(N, Int) -> N` for Decimal or Float.
+    Round,
+    /// `floor(N) -> Int`, `ceil(N) -> Int` for Decimal or Float.
+    Whole,
     /// `min(T, T) -> T`, `max(T, T) -> T` for ordered scalars.
     MinMax,
     /// `sum([T], x => N) -> N`.
@@ -168,10 +178,14 @@ pub const BUILTINS: &[Builtin] = &[
     fixed("to_int", "to_int(s: String) -> Int?", "Parses a whole number; `null` when the text is not one.", &[S::String], S::OptionalInt),
     fixed("to_decimal", "to_decimal(s: String) -> Decimal?", "Parses a decimal number; `null` when the text is not one.", &[S::String], S::OptionalDecimal),
     fixed("int_to_decimal", "int_to_decimal(n: Int) -> Decimal", "The same number as a Decimal.", &[S::Int], S::Decimal),
-    fixed("round", "round(n: Decimal, places: Int) -> Decimal", "Rounds half away from zero to `places` decimals.", &[S::Decimal, S::Int], S::Decimal),
-    fixed("floor", "floor(n: Decimal) -> Int", "Largest whole number not above `n`.", &[S::Decimal], S::Int),
-    fixed("ceil", "ceil(n: Decimal) -> Int", "Smallest whole number not below `n`.", &[S::Decimal], S::Int),
-    generic("abs", "abs(n: N) -> N", "Absolute value of an Int or Decimal.", Generic::Abs),
+    fixed("to_float", "to_float(s: String) -> Float?", "Parses a number as a Float; `null` when the text is not a finite number.", &[S::String], S::OptionalFloat),
+    fixed("int_to_float", "int_to_float(n: Int) -> Float", "The nearest Float (exact up to 2^53).", &[S::Int], S::Float),
+    fixed("float_to_decimal", "float_to_decimal(x: Float) -> Decimal", "The decimal the Float prints as (0.1 stays 0.1); an error beyond the Decimal range.", &[S::Float], S::Decimal),
+    fixed("decimal_to_float", "decimal_to_float(d: Decimal) -> Float", "The nearest Float.", &[S::Decimal], S::Float),
+    generic("round", "round(n: N, places: Int) -> N", "Rounds a Decimal or Float half away from zero to `places` decimals (a Float as the decimal it prints as).", Generic::Round),
+    generic("floor", "floor(n: N) -> Int", "Largest whole number not above a Decimal or Float `n`.", Generic::Whole),
+    generic("ceil", "ceil(n: N) -> Int", "Smallest whole number not below a Decimal or Float `n`.", Generic::Whole),
+    generic("abs", "abs(n: N) -> N", "Absolute value of an Int, Decimal or Float.", Generic::Abs),
     generic("min", "min(a: T, b: T) -> T", "The smaller of two numbers, strings, dates or timestamps.", Generic::MinMax),
     generic("max", "max(a: T, b: T) -> T", "The larger of two numbers, strings, dates or timestamps.", Generic::MinMax),
     fixed("parse_date", "parse_date(s: String, format: String) -> Date?", "Parses a date with a strftime-style format such as \"%d/%m/%Y\"; `null` when it does not match.", &[S::String, S::String], S::OptionalDate),

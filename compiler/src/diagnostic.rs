@@ -95,6 +95,7 @@ codes! {
     NotARecord = "W0414", Error, "field access on a value that is not a record";
     RecursiveMap = "W0415", Error, "maps call each other in a cycle";
     NotInterpolatable = "W0416", Error, "value cannot be interpolated into a string";
+    UnconvertedNumber = "W0417", Error, "Float mixed with Int or Decimal without a conversion";
     // Flows and connections.
     FlowWithoutSource = "W0500", Error, "flow has no trigger or no read step";
     StepTypeMismatch = "W0501", Error, "flow step does not accept the record type of the step before";

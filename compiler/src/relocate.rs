@@ -90,6 +90,7 @@ impl Relocate for Type {
             Type::String
             | Type::Int
             | Type::Decimal
+            | Type::Float
             | Type::Bool
             | Type::Date
             | Type::Timestamp
@@ -194,6 +195,7 @@ impl Relocate for Findings {
         }
         self.redactions.relocate(shift);
         self.decimal_literals.relocate(shift);
+        self.float_literals.relocate(shift);
         for (loc, ty) in &mut self.parameters {
             loc.relocate(shift);
             ty.relocate(shift);

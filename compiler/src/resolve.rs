@@ -20,6 +20,7 @@ pub const SCALARS: &[&str] = &[
     "String",
     "Int",
     "Decimal",
+    "Float",
     "Bool",
     "Date",
     "Timestamp",
@@ -623,6 +624,7 @@ fn named(program: &Program, name: &Ident, file: FileId, diagnostics: &mut Vec<Di
         "String" => return Type::String,
         "Int" => return Type::Int,
         "Decimal" => return Type::Decimal,
+        "Float" => return Type::Float,
         "Bool" => return Type::Bool,
         "Date" => return Type::Date,
         "Timestamp" => return Type::Timestamp,
@@ -645,7 +647,9 @@ fn named(program: &Program, name: &Ident, file: FileId, diagnostics: &mut Vec<Di
                 format!("unknown type `{}`", name.name),
             )
             .with_label("no schema, enum or built-in type has this name")
-            .with_note("built-in types are String, Int, Decimal, Bool, Date, Timestamp and Json");
+            .with_note(
+                "built-in types are String, Int, Decimal, Float, Bool, Date, Timestamp and Json",
+            );
             if let Some(best) = suggest(&name.name, candidates) {
                 d = d.with_fix(format!("did you mean `{best}`?"), loc, best);
             }

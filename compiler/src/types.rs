@@ -18,6 +18,8 @@ pub enum Type {
     Int,
     /// Exact decimal number.
     Decimal,
+    /// IEEE-754 binary64 floating-point number.
+    Float,
     /// `true` / `false`.
     Bool,
     /// Calendar date.
@@ -112,6 +114,7 @@ impl fmt::Display for Type {
             Type::String => write!(f, "String"),
             Type::Int => write!(f, "Int"),
             Type::Decimal => write!(f, "Decimal"),
+            Type::Float => write!(f, "Float"),
             Type::Bool => write!(f, "Bool"),
             Type::Date => write!(f, "Date"),
             Type::Timestamp => write!(f, "Timestamp"),

@@ -281,6 +281,7 @@ fn scalar_doc(name: &str) -> &'static str {
         "String" => "Built-in type: text.",
         "Int" => "Built-in type: 64-bit whole number.",
         "Decimal" => "Built-in type: exact decimal number (money, quantities).",
+        "Float" => "Built-in type: IEEE-754 binary64 floating-point number (measurements, scientific values).",
         "Bool" => "Built-in type: `true` or `false`.",
         "Date" => "Built-in type: calendar date, `\"2025-11-24\"` in JSON.",
         "Timestamp" => "Built-in type: instant with offset, RFC 3339 in JSON.",
@@ -339,6 +340,14 @@ mod tests {
         check(
             &PROGRAM.replace("String\n", "Str$0ing\n"),
             "```weft\nString\n```\n\nBuilt-in type: text.",
+        );
+        check(
+            &PROGRAM.replace("name: String\n", "name: String\n  w: Fl$0oat\n"),
+            "```weft\nFloat\n```\n\nBuilt-in type: IEEE-754 binary64 floating-point number (measurements, scientific values).",
+        );
+        check(
+            &PROGRAM.replace("name = x.name", "name = to_string(int_to_f$0loat(1))"),
+            "```weft\nint_to_float(n: Int) -> Float\n```\n\nThe nearest Float (exact up to 2^53).\n\nBuilt-in function.",
         );
     }
 }

@@ -553,7 +553,7 @@ fn call_type(program: &Program, name: &str, args: &[Expr], scope: &[Binding]) ->
         "filter" => arg(0),
         "map" => Type::List(Box::new(lambda_body())),
         "sum" => lambda_body(),
-        "min" | "max" | "abs" => arg(0),
+        "min" | "max" | "abs" | "round" => arg(0),
         "coalesce" => args
             .last()
             .map_or(Type::Error, |e| type_of(program, e, scope)),
@@ -561,7 +561,7 @@ fn call_type(program: &Program, name: &str, args: &[Expr], scope: &[Binding]) ->
             Some(Shape::Fixed { result, .. }) => result.ty(),
             Some(Shape::Generic(_)) => match name {
                 "to_string" => Type::String,
-                "count" | "size" => Type::Int,
+                "count" | "size" | "floor" | "ceil" => Type::Int,
                 "is_empty" | "any" | "all" => Type::Bool,
                 _ => Type::Error,
             },

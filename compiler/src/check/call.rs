@@ -192,10 +192,17 @@ impl Checker<'_> {
         scope: &Scope,
     ) -> Type {
         let want = match rule {
-            Generic::ToString | Generic::Abs | Generic::First | Generic::ListInfo(_) => 1..=1,
-            Generic::MinMax | Generic::Sum | Generic::Map | Generic::Filter | Generic::AnyAll => {
-                2..=2
-            }
+            Generic::ToString
+            | Generic::Abs
+            | Generic::Whole
+            | Generic::First
+            | Generic::ListInfo(_) => 1..=1,
+            Generic::MinMax
+            | Generic::Round
+            | Generic::Sum
+            | Generic::Map
+            | Generic::Filter
+            | Generic::AnyAll => 2..=2,
             Generic::Count => 1..=2,
             Generic::Coalesce => 2..=usize::MAX,
         };
@@ -222,15 +229,42 @@ impl Checker<'_> {
                     Type::String
                         | Type::Int
                         | Type::Decimal
+                        | Type::Float
                         | Type::Bool
                         | Type::Date
                         | Type::Timestamp
                         | Type::Enum(_)
                         | Type::Error
                 ) {
-                    self.expect_type(first, &ty, &Type::String, "to_string takes a scalar: String, Int, Decimal, Bool, Date, Timestamp or an enum");
+                    self.expect_type(first, &ty, &Type::String, "to_string takes a scalar: String, Int, Decimal, Float, Bool, Date, Timestamp or an enum");
                 }
                 Type::String
+            }
+            Generic::Round | Generic::Whole => {
+                // A literal is a Decimal unless a Float is wanted.
+                let hint = match expected.map(Type::unwrap_optional) {
+                    Some(Type::Float) if rule == Generic::Round => Type::Float,
+                    _ => Type::Decimal,
+                };
+                let ty = self.value(first, Some(&hint), scope);
+                let number = match ty {
+                    Type::Decimal | Type::Float | Type::Error => ty,
+                    other => {
+                        self.expect_type(
+                            first,
+                            &other,
+                            &Type::Decimal,
+                            &format!("expected a Decimal or Float: {signature}"),
+                        );
+                        Type::Error
+                    }
+                };
+                if rule == Generic::Whole {
+                    return Type::Int;
+                }
+                let places = self.value(&args[1], Some(&Type::Int), scope);
+                self.expect_type(&args[1], &places, &Type::Int, signature);
+                number
             }
             Generic::Abs => {
                 let ty = self.value(first, expected, scope);
@@ -244,6 +278,7 @@ impl Checker<'_> {
                     a,
                     Type::Int
                         | Type::Decimal
+                        | Type::Float
                         | Type::String
                         | Type::Date
                         | Type::Timestamp
@@ -253,7 +288,7 @@ impl Checker<'_> {
                         first,
                         &a,
                         &Type::Int,
-                        "min and max compare Int, Decimal, String, Date or Timestamp",
+                        "min and max compare Int, Decimal, Float, String, Date or Timestamp",
                     );
                 }
                 a
@@ -262,7 +297,7 @@ impl Checker<'_> {
                 let element = self.list(first, scope, signature);
                 let hint = expected
                     .map(Type::unwrap_optional)
-                    .filter(|t| matches!(t, Type::Int | Type::Decimal));
+                    .filter(|t| matches!(t, Type::Int | Type::Decimal | Type::Float));
                 let ty = self.lambda(&args[1], &element, hint, scope);
                 self.numeric(&args[1], &ty, signature)
             }
@@ -319,13 +354,13 @@ impl Checker<'_> {
 
     fn numeric(&mut self, at: &Expr, ty: &Type, signature: &str) -> Type {
         match ty {
-            Type::Int | Type::Decimal | Type::Error => ty.clone(),
+            Type::Int | Type::Decimal | Type::Float | Type::Error => ty.clone(),
             other => {
                 self.expect_type(
                     at,
                     other,
                     &Type::Decimal,
-                    &format!("expected an Int or Decimal: {signature}"),
+                    &format!("expected an Int, Decimal or Float: {signature}"),
                 );
                 Type::Error
             }

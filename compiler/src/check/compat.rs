@@ -37,6 +37,7 @@ fn assignable_at(program: &Program, from: &Type, to: &Type, depth: usize) -> Res
         (String, String)
         | (Int, Int)
         | (Decimal, Decimal)
+        | (Float, Float)
         | (Bool, Bool)
         | (Date, Date)
         | (Timestamp, Timestamp)
@@ -121,7 +122,7 @@ pub fn placeholder(program: &Program, ty: &Type) -> String {
     match ty.unwrap_optional() {
         Type::String => "\"\"".into(),
         Type::Int => "0".into(),
-        Type::Decimal => "0.0".into(),
+        Type::Decimal | Type::Float => "0.0".into(),
         Type::Bool => "false".into(),
         Type::Date => "today()".into(),
         Type::Timestamp => "now()".into(),

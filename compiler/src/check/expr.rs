@@ -82,6 +82,38 @@ impl Checker<'_> {
             _ => {}
         }
     }
+
+    /// Records that a number literal (possibly negated) stands for a Float; reports one
+    /// too large for a Float. Returns the literal's type.
+    fn float_literal(&mut self, expr: &Expr) -> Type {
+        match &expr.kind {
+            ExprKind::Int(_) => {
+                let loc = self.loc(expr.span);
+                self.found.float_literals.push(loc);
+                Type::Float
+            }
+            ExprKind::Decimal(text) => {
+                let loc = self.loc(expr.span);
+                if text.parse::<f64>().is_ok_and(f64::is_finite) {
+                    self.found.float_literals.push(loc);
+                    Type::Float
+                } else {
+                    self.report(
+                        Diagnostic::new(
+                            Code::InvalidNumber,
+                            loc,
+                            format!("`{text}` is too large for a Float"),
+                        )
+                        .with_label("out of range")
+                        .with_note("a Float holds magnitudes up to about 1.8 × 10^308"),
+                    );
+                    Type::Error
+                }
+            }
+            ExprKind::Unary(UnaryOp::Neg, inner) => self.float_literal(inner),
+            _ => Type::Error,
+        }
+    }
 }
 
 fn is_int_literal(expr: &Expr) -> bool {
@@ -89,6 +121,26 @@ fn is_int_literal(expr: &Expr) -> bool {
         ExprKind::Int(_) => true,
         ExprKind::Unary(UnaryOp::Neg, inner) => is_int_literal(inner),
         _ => false,
+    }
+}
+
+/// An integer or decimal literal, possibly negated.
+fn is_number_literal(expr: &Expr) -> bool {
+    match &expr.kind {
+        ExprKind::Int(_) | ExprKind::Decimal(_) => true,
+        ExprKind::Unary(UnaryOp::Neg, inner) => is_number_literal(inner),
+        _ => false,
+    }
+}
+
+/// The built-in that converts a number of type `from` into `to` where the two may not
+/// mix implicitly: Float against Int or Decimal.
+fn float_conversion(from: &Type, to: &Type) -> Option<&'static str> {
+    match (from, to) {
+        (Type::Int, Type::Float) => Some("int_to_float"),
+        (Type::Decimal, Type::Float) => Some("decimal_to_float"),
+        (Type::Float, Type::Decimal) => Some("float_to_decimal"),
+        _ => None,
     }
 }
 
@@ -139,9 +191,13 @@ impl Checker<'_> {
                     self.found.decimal_literals.push(loc);
                     Type::Decimal
                 }
+                Some(Type::Float) => self.float_literal(expr),
                 _ => Type::Int,
             },
-            ExprKind::Decimal(_) => Type::Decimal,
+            ExprKind::Decimal(_) => match expected.map(Type::unwrap_optional) {
+                Some(Type::Float) => self.float_literal(expr),
+                _ => Type::Decimal,
+            },
             ExprKind::Bool(_) => Type::Bool,
             ExprKind::Null => Type::Null,
             ExprKind::Var(id) => match scope.narrowed(&id.name).or_else(|| scope.var(&id.name)) {
@@ -232,11 +288,11 @@ impl Checker<'_> {
                         self.optional_operand(operand, &ty);
                         Type::Error
                     }
-                    (UnaryOp::Neg, Type::Int | Type::Decimal) => ty,
+                    (UnaryOp::Neg, Type::Int | Type::Decimal | Type::Float) => ty,
                     (UnaryOp::Not, Type::Bool) => Type::Bool,
                     _ => {
-                        let what =
-                            want.map_or("an Int or Decimal".to_string(), |t| format!("a {t}"));
+                        let what = want
+                            .map_or("an Int, Decimal or Float".to_string(), |t| format!("a {t}"));
                         self.report(
                             Diagnostic::new(
                                 Code::OperatorMismatch,
@@ -282,6 +338,12 @@ impl Checker<'_> {
                 false
             }
             Err(Mismatch::Other(why)) => {
+                let conversion = float_conversion(ty, want.unwrap_optional());
+                if let (Some(convert), false) = (conversion, ty.is_optional()) {
+                    let d = self.unconverted(expr, ty, want.unwrap_optional(), convert);
+                    self.report(d.with_note(context.to_string()));
+                    return false;
+                }
                 let mut d = Diagnostic::new(
                     Code::TypeMismatch,
                     self.loc(expr.span),
@@ -298,6 +360,24 @@ impl Checker<'_> {
                 false
             }
         }
+    }
+
+    /// A value of a numeric type used as another that it may not stand for implicitly:
+    /// reported with the conversion as a fix-it.
+    fn unconverted(&self, expr: &Expr, ty: &Type, want: &Type, convert: &str) -> Diagnostic {
+        let loc = self.loc(expr.span);
+        Diagnostic::new(
+            Code::UnconvertedNumber,
+            loc,
+            format!("a `{ty}` is used as a `{want}` without a conversion"),
+        )
+        .with_label(format!("this is `{ty}`"))
+        .with_note(number_kinds(ty, want))
+        .with_fix(
+            format!("convert with {convert}(...)"),
+            loc,
+            format!("{convert}({})", self.text(expr.span)),
+        )
     }
 
     fn field(
@@ -446,6 +526,8 @@ impl Checker<'_> {
                 let a = if is_int_literal(lhs) && b.unwrap_optional() == &Type::Decimal {
                     self.decimal_literal(lhs);
                     Type::Decimal
+                } else if is_number_literal(lhs) && b.unwrap_optional() == &Type::Float {
+                    self.float_literal(lhs)
                 } else {
                     a
                 };
@@ -453,6 +535,19 @@ impl Checker<'_> {
                     || b == Type::Null
                     || assignable(self.program, a.unwrap_optional(), b.unwrap_optional()).is_ok()
                     || assignable(self.program, b.unwrap_optional(), a.unwrap_optional()).is_ok();
+                if !comparable
+                    && self.mixed_numbers(
+                        expr,
+                        op,
+                        lhs,
+                        a.unwrap_optional(),
+                        rhs,
+                        b.unwrap_optional(),
+                        expected,
+                    )
+                {
+                    return Type::Bool;
+                }
                 if !comparable {
                     self.report(
                         Diagnostic::new(
@@ -471,13 +566,18 @@ impl Checker<'_> {
             _ => {
                 let numeric_hint = expected
                     .map(Type::unwrap_optional)
-                    .filter(|t| matches!(t, Type::Int | Type::Decimal))
+                    .filter(|t| matches!(t, Type::Int | Type::Decimal | Type::Float))
                     .cloned();
                 let mut a = self.expr(lhs, numeric_hint.as_ref(), scope);
                 let b = self.expr(rhs, Some(&a), scope);
                 if a == Type::Int && b == Type::Decimal && is_int_literal(lhs) {
                     self.decimal_literal(lhs);
                     a = Type::Decimal;
+                } else if matches!(a, Type::Int | Type::Decimal)
+                    && b == Type::Float
+                    && is_number_literal(lhs)
+                {
+                    a = self.float_literal(lhs);
                 }
                 if a.is_error() || b.is_error() {
                     return Type::Error;
@@ -495,13 +595,21 @@ impl Checker<'_> {
                 let allowed = if comparison {
                     matches!(
                         a,
-                        Type::Int | Type::Decimal | Type::String | Type::Date | Type::Timestamp
+                        Type::Int
+                            | Type::Decimal
+                            | Type::Float
+                            | Type::String
+                            | Type::Date
+                            | Type::Timestamp
                     )
                 } else {
-                    matches!(a, Type::Int | Type::Decimal)
+                    matches!(a, Type::Int | Type::Decimal | Type::Float)
                 };
                 if a == b && allowed {
                     return if comparison { Type::Bool } else { a };
+                }
+                if self.mixed_numbers(expr, op, lhs, &a, rhs, &b, expected) {
+                    return if comparison { Type::Bool } else { Type::Error };
                 }
                 let mut d = Diagnostic::new(
                     Code::OperatorMismatch,
@@ -518,15 +626,69 @@ impl Checker<'_> {
                     d.with_note("Int and Decimal do not mix implicitly: convert the Int with int_to_decimal(...)")
                 } else if comparison {
                     d.with_note(
-                        "both sides must be the same type: Int, Decimal, String, Date or Timestamp",
+                        "both sides must be the same type: Int, Decimal, Float, String, Date or Timestamp",
                     )
                 } else {
-                    d.with_note("arithmetic needs two Ints or two Decimals")
+                    d.with_note("arithmetic needs two Ints, two Decimals or two Floats")
                 };
                 self.report(d);
                 Type::Error
             }
         }
+    }
+
+    /// Reports a Float meeting an Int or a Decimal in `lhs op rhs`, with fix-its that
+    /// convert one side; false when the operands are not such a pair.
+    #[allow(clippy::too_many_arguments)]
+    fn mixed_numbers(
+        &mut self,
+        expr: &Expr,
+        op: BinaryOp,
+        lhs: &Expr,
+        a: &Type,
+        rhs: &Expr,
+        b: &Type,
+        expected: Option<&Type>,
+    ) -> bool {
+        // Each way of making both sides one type: (side converted, from, to).
+        let mut ways: Vec<(&Expr, &Type, &Type)> = Vec::new();
+        match (a, b) {
+            (Type::Float, Type::Int | Type::Decimal) => ways.push((rhs, b, a)),
+            (Type::Int | Type::Decimal, Type::Float) => ways.push((lhs, a, b)),
+            _ => return false,
+        }
+        if matches!(
+            (a, b),
+            (Type::Float, Type::Decimal) | (Type::Decimal, Type::Float)
+        ) {
+            let float_side = if *a == Type::Float { lhs } else { rhs };
+            let other = (float_side, &Type::Float, &Type::Decimal);
+            // The conversion towards the type the context wants comes first.
+            if expected.map(Type::unwrap_optional) == Some(&Type::Decimal) {
+                ways.insert(0, other);
+            } else {
+                ways.push(other);
+            }
+        }
+        let mut d = Diagnostic::new(
+            Code::UnconvertedNumber,
+            self.loc(expr.span),
+            format!("`{}` cannot mix `{a}` and `{b}`", op.symbol()),
+        )
+        .with_label(format!("`{a}` {} `{b}`", op.symbol()))
+        .with_note(number_kinds(a, b));
+        for (side, from, to) in ways {
+            if let Some(convert) = float_conversion(from, to) {
+                let loc = self.loc(side.span);
+                d = d.with_fix(
+                    format!("convert the {from} with {convert}(...)"),
+                    loc,
+                    format!("{convert}({})", self.text(side.span)),
+                );
+            }
+        }
+        self.report(d);
+        true
     }
 
     fn optional_operand(&mut self, operand: &Expr, ty: &Type) {
@@ -649,7 +811,12 @@ impl Checker<'_> {
             .find(|f| {
                 matches!(
                     f.ty,
-                    Type::String | Type::Int | Type::Decimal | Type::Date | Type::Timestamp
+                    Type::String
+                        | Type::Int
+                        | Type::Decimal
+                        | Type::Float
+                        | Type::Date
+                        | Type::Timestamp
                 )
             })
             .map(|f| f.name.clone())
@@ -660,6 +827,7 @@ impl Checker<'_> {
             Type::String
             | Type::Int
             | Type::Decimal
+            | Type::Float
             | Type::Bool
             | Type::Date
             | Type::Timestamp
@@ -674,7 +842,7 @@ impl Checker<'_> {
                 let p = path.unwrap_or_else(|| "xs".into());
                 let mut d = Diagnostic::new(Code::NotInterpolatable, self.loc(inner.span), format!("{what} is `{other}`, which cannot be put into a string"))
                     .with_label(format!("`{other}`"))
-                    .with_note("only scalars can be interpolated: String, Int, Decimal, Bool, Date, Timestamp and enums");
+                    .with_note("only scalars can be interpolated: String, Int, Decimal, Float, Bool, Date, Timestamp and enums");
                 if let Type::List(element) = other {
                     let item = match self.scalar_field(element) {
                         Some(field) => format!("x.{field}"),
@@ -692,17 +860,32 @@ impl Checker<'_> {
     }
 }
 
+/// What sets Float apart from the number type it meets, for notes.
+fn number_kinds(a: &Type, b: &Type) -> String {
+    let other = if *a == Type::Float { b } else { a };
+    let what = if *other == Type::Int {
+        "Int (whole numbers)"
+    } else {
+        "Decimal (exact)"
+    };
+    format!("Float (binary64, rounded) and {what} do not mix implicitly: convert one side")
+}
+
 /// How to convert between two scalar types, when there is a built-in for it.
 pub fn conversion_hint(from: &Type, to: &Type) -> Option<String> {
     let hint = match (from.unwrap_optional(), to.unwrap_optional()) {
         (Type::Int, Type::Decimal) => "convert with int_to_decimal(...)",
-        (Type::Decimal, Type::Int) => "convert with round(...), floor(...) or ceil(...)",
+        (Type::Decimal | Type::Float, Type::Int) => "convert with round(...), floor(...) or ceil(...)",
+        (Type::Int, Type::Float) => "convert with int_to_float(...)",
+        (Type::Decimal, Type::Float) => "convert with decimal_to_float(...)",
+        (Type::Float, Type::Decimal) => "convert with float_to_decimal(...)",
         (Type::String, Type::Int) => "parse with to_int(...), which is `Int?`: add `?? 0` or check for null",
         (Type::String, Type::Decimal) => "parse with to_decimal(...), which is `Decimal?`: add a default with `??`",
+        (Type::String, Type::Float) => "parse with to_float(...), which is `Float?`: add a default with `??`",
         (Type::String, Type::Date) => "parse with parse_date(s, \"%Y-%m-%d\"), which is `Date?`",
         (Type::String, Type::Timestamp) => "parse with parse_timestamp(...), which is `Timestamp?`",
         (Type::Timestamp, Type::Date) => "convert with date_of(...)",
-        (Type::Int | Type::Decimal | Type::Bool | Type::Date | Type::Timestamp, Type::String) => "convert with to_string(...) or interpolate: \"${x}\"",
+        (Type::Int | Type::Decimal | Type::Float | Type::Bool | Type::Date | Type::Timestamp, Type::String) => "convert with to_string(...) or interpolate: \"${x}\"",
         (Type::String, Type::Enum(_)) => "only a string literal that names a variant converts to an enum; use `if ... then \"A\" else \"B\"`",
         _ => return None,
     };

@@ -68,6 +68,9 @@ pub struct Typed {
     /// The type of every lambda and `where` parameter (whose type the source never
     /// writes), by the parameter's location.
     pub parameters: std::collections::HashMap<Loc, Type>,
+    /// Integer and decimal literals that stand for Floats (`ratio * 0.5` with a Float
+    /// ratio).
+    pub float_literals: std::collections::HashSet<Loc>,
 }
 
 /// The types inside one map.
@@ -145,6 +148,7 @@ pub struct Findings {
     pub(crate) bound: Vec<Bound>,
     pub(crate) redactions: Vec<Loc>,
     pub(crate) decimal_literals: Vec<Loc>,
+    pub(crate) float_literals: Vec<Loc>,
     pub(crate) parameters: Vec<(Loc, Type)>,
 }
 
@@ -214,6 +218,9 @@ pub fn finish<'f>(
         typed
             .decimal_literals
             .extend(f.decimal_literals.iter().copied());
+        typed
+            .float_literals
+            .extend(f.float_literals.iter().copied());
         typed.parameters.extend(f.parameters.iter().cloned());
     }
     typed.redactions.extend(checker.found.redactions);

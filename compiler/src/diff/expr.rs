@@ -274,42 +274,72 @@ pub(super) fn schemas_in(ty: &Type, out: &mut Vec<String>) {
     }
 }
 
-/// Maps an expression applies, at any depth.
-pub(super) fn maps_in(expr: &Expr, out: &mut Vec<String>) {
+/// Calls `f` on `expr` and every expression inside it, parents first.
+fn walk<'e>(expr: &'e Expr, f: &mut impl FnMut(&'e Expr)) {
+    f(expr);
     match expr {
         Expr::Str { parts } => {
             for part in parts {
                 if let StrPart::Expr { expr } = part {
-                    maps_in(expr, out);
+                    walk(expr, f);
                 }
             }
         }
-        Expr::Field { base, .. } => maps_in(base, out),
-        Expr::Call { args, .. } => args.iter().for_each(|a| maps_in(a, out)),
-        Expr::List { items } => items.iter().for_each(|a| maps_in(a, out)),
-        Expr::Apply { map, arg } => {
-            out.push(map.clone());
-            maps_in(arg, out);
-        }
-        Expr::Lambda { body, .. } => maps_in(body, out),
-        Expr::Unary { operand, .. } => maps_in(operand, out),
+        Expr::Field { base, .. } => walk(base, f),
+        Expr::Call { args, .. } => args.iter().for_each(|a| walk(a, f)),
+        Expr::List { items } => items.iter().for_each(|a| walk(a, f)),
+        Expr::Apply { arg, .. } => walk(arg, f),
+        Expr::Lambda { body, .. } => walk(body, f),
+        Expr::Unary { operand, .. } => walk(operand, f),
         Expr::Binary { lhs, rhs, .. } => {
-            maps_in(lhs, out);
-            maps_in(rhs, out);
+            walk(lhs, f);
+            walk(rhs, f);
         }
         Expr::If {
             condition,
             then,
             otherwise,
         } => {
-            maps_in(condition, out);
-            maps_in(then, out);
-            maps_in(otherwise, out);
+            walk(condition, f);
+            walk(then, f);
+            walk(otherwise, f);
         }
         Expr::Int { .. }
         | Expr::Decimal { .. }
+        | Expr::Float { .. }
         | Expr::Bool { .. }
         | Expr::Null
         | Expr::Var { .. } => {}
     }
+}
+
+/// Maps an expression applies, at any depth.
+pub(super) fn maps_in(expr: &Expr, out: &mut Vec<String>) {
+    walk(expr, &mut |e| {
+        if let Expr::Apply { map, .. } = e {
+            out.push(map.clone());
+        }
+    });
+}
+
+/// The number literals of an expression in order, each with its type.
+fn number_literals(expr: &Expr) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    walk(expr, &mut |e| match e {
+        Expr::Int { .. } => out.push((e.to_string(), "an Int")),
+        Expr::Decimal { .. } => out.push((e.to_string(), "a Decimal")),
+        Expr::Float { .. } => out.push((e.to_string(), "a Float")),
+        _ => {}
+    });
+    out
+}
+
+/// For two expressions that read the same but differ: the first number literal whose
+/// type changed, as `literal `1.5` is now a Float, was a Decimal`.
+pub(super) fn literal_type_change(old: &Expr, new: &Expr) -> Option<String> {
+    number_literals(old)
+        .into_iter()
+        .zip(number_literals(new))
+        .find(|(a, b)| a.1 != b.1)
+        .map(|((_, was), (text, now))| format!("literal `{text}` is now {now}, was {was}"))
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use weft_runtime::ir::{Field, Map, Program, Type};
 
-use super::expr::{compare, same_type, same_variants, Sameness};
+use super::expr::{compare, literal_type_change, same_type, same_variants, Sameness};
 use super::{changed_from_to, Action, Class, Cx, Origin};
 
 /// Where a type sits, for ids and summaries.
@@ -445,10 +445,14 @@ fn compare_maps(cx: &mut Cx<'_>, name: &str, old: &Map, new: &Map) {
                     id,
                     Action::Modified,
                     Class::Behaviour,
-                    format!(
-                        "mapping {label}.{path} {}",
-                        changed_from_to(&before, &after)
-                    ),
+                    match literal_type_change(a, b).filter(|_| before == after) {
+                        // Same text, other meaning: say what changed.
+                        Some(why) => format!("mapping {label}.{path}: {why}"),
+                        None => format!(
+                            "mapping {label}.{path} {}",
+                            changed_from_to(&before, &after)
+                        ),
+                    },
                     Some(before),
                     Some(after),
                     origin,

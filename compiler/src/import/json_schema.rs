@@ -315,9 +315,9 @@ impl<'a> Converter<'a> {
         } else if node.member("$ref").is_some() || node.member("allOf").is_some() {
             self.composite(node)
         } else if let Some(m) = node.member("enum") {
-            self.enumeration(&types, m)
+            self.enumeration(node, &types, m)
         } else if let Some(m) = node.member("const") {
-            self.enumeration(&types, m)
+            self.enumeration(node, &types, m)
         } else {
             self.typed(node, &types)
         };
@@ -758,8 +758,9 @@ impl<'a> Converter<'a> {
         conv
     }
 
-    /// `enum` or `const`: strings make an enum; other values keep their base type, with a warning.
-    fn enumeration(&mut self, types: &[(&str, Span)], m: &'a Member) -> Conv {
+    /// `enum` or `const` of the schema `node`: strings make an enum; other values keep
+    /// their base type, with a warning.
+    fn enumeration(&mut self, node: &'a Node, types: &[(&str, Span)], m: &'a Member) -> Conv {
         let values: &[Node] = if m.key == "const" {
             std::slice::from_ref(&m.value)
         } else if let Some(values) = m.value.as_array() {
@@ -790,7 +791,7 @@ impl<'a> Converter<'a> {
             }
         }
         if let Some(bad) = other {
-            let base = enum_base_type(types, values);
+            let base = enum_base_type(types, values, number_type(node));
             let mut d = self
                 .diag(
                     Code::ImportUnsupported,
@@ -852,7 +853,7 @@ impl<'a> Converter<'a> {
                     _ => Type::String,
                 }),
                 "integer" => Conv::plain(Type::Int),
-                "number" => Conv::plain(Type::Decimal),
+                "number" => Conv::plain(number_type(node)),
                 "boolean" => Conv::plain(Type::Bool),
                 "array" => self.array(node),
                 _ => self.object(node),
@@ -1093,8 +1094,18 @@ fn describe_schema(node: &Node) -> String {
     }
 }
 
-/// The type of an enum or const whose values are not all strings.
-fn enum_base_type(types: &[(&str, Span)], values: &[Node]) -> Type {
+/// `"type": "number"`: an exact Decimal, unless the OpenAPI `format` says the number is
+/// a binary floating-point one (`double`, `float`).
+fn number_type(node: &Node) -> Type {
+    match node.get("format").and_then(Node::as_str) {
+        Some("double" | "float") => Type::Float,
+        _ => Type::Decimal,
+    }
+}
+
+/// The type of an enum or const whose values are not all strings; `number` is what a
+/// declared `"type": "number"` means here.
+fn enum_base_type(types: &[(&str, Span)], values: &[Node], number: Type) -> Type {
     let declared: Vec<&str> = types
         .iter()
         .map(|(n, _)| *n)
@@ -1102,7 +1113,7 @@ fn enum_base_type(types: &[(&str, Span)], values: &[Node]) -> Type {
         .collect();
     match declared.as_slice() {
         ["integer"] => return Type::Int,
-        ["number"] => return Type::Decimal,
+        ["number"] => return number,
         ["boolean"] => return Type::Bool,
         ["string"] => return Type::String,
         _ => {}

@@ -263,7 +263,7 @@ fn openapi_json_component() {
         owner: { name: String, phone: String? } @petstore.openapi.json:14:11 -- Who the pet belongs to.
         born: Date? @petstore.openapi.json:15:11
         kind: enum { "cat", "dog" }? @petstore.openapi.json:16:11
-        weight: Decimal? @petstore.openapi.json:17:11
+        weight: Float? @petstore.openapi.json:17:11
     "##,
     );
 }
@@ -549,7 +549,14 @@ fn scalar_types_and_formats() {
         (r#"{"type": "string", "format": "uuid"}"#, "String"),
         (r#"{"type": "string", "format": "time"}"#, "String"),
         (r#"{"type": "integer", "format": "int64"}"#, "Int"),
-        (r#"{"type": "number", "format": "float"}"#, "Decimal"),
+        (r#"{"type": "number"}"#, "Decimal"),
+        (r#"{"type": "number", "format": "decimal"}"#, "Decimal"),
+        (r#"{"type": "number", "format": "float"}"#, "Float"),
+        (r#"{"type": "number", "format": "double"}"#, "Float"),
+        (
+            r#"{"type": ["number", "null"], "format": "double"}"#,
+            "Float?",
+        ),
         (r#"{"type": "boolean"}"#, "Bool"),
         (r#"{"type": "null"}"#, "null"),
         (r#"{}"#, "Json"),

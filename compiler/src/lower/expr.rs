@@ -1,5 +1,6 @@
 //! Lowering of expressions: calls of maps become `Apply`, integer literals the checker
-//! typed as Decimal become Decimal literals.
+//! typed as Decimal become Decimal literals, number literals it typed as Float become
+//! Float literals.
 
 use weft_runtime::ir;
 
@@ -33,7 +34,19 @@ pub fn lower(analysis: &Analysis, file: FileId, expr: &Expr) -> ir::Expr {
                 value: value.to_string(),
             }
         }
+        ExprKind::Int(value) if float_literal(analysis, file, expr) => ir::Expr::Float {
+            value: *value as f64,
+        },
         ExprKind::Int(value) => ir::Expr::Int { value: *value },
+        ExprKind::Decimal(value) if float_literal(analysis, file, expr) => {
+            // The checker only types a literal as Float when it parses to a finite one.
+            match value.parse::<f64>() {
+                Ok(value) => ir::Expr::Float { value },
+                Err(_) => ir::Expr::Decimal {
+                    value: value.clone(),
+                },
+            }
+        }
         ExprKind::Decimal(value) => ir::Expr::Decimal {
             value: value.clone(),
         },
@@ -85,6 +98,13 @@ pub fn lower(analysis: &Analysis, file: FileId, expr: &Expr) -> ir::Expr {
             otherwise: go(otherwise),
         },
     }
+}
+
+fn float_literal(analysis: &Analysis, file: FileId, expr: &Expr) -> bool {
+    analysis
+        .typed
+        .float_literals
+        .contains(&Loc::new(file, expr.span))
 }
 
 fn binary(op: BinaryOp) -> ir::BinaryOp {

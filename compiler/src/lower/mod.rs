@@ -439,6 +439,7 @@ pub fn ty(t: &Type) -> ir::Type {
         Type::String => ir::Type::String,
         Type::Int => ir::Type::Int,
         Type::Decimal => ir::Type::Decimal,
+        Type::Float => ir::Type::Float,
         Type::Bool => ir::Type::Bool,
         Type::Date => ir::Type::Date,
         Type::Timestamp => ir::Type::Timestamp,

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write;
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -9,7 +10,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use sha2::{Digest, Sha256};
 
-use super::{arithmetic, compare, ev, type_error, Cx, Env, EvalError, Result};
+use super::{arithmetic, compare, ev, finite, type_error, Cx, Env, EvalError, Result};
 use crate::ir::{BinaryOp, Expr};
 use crate::value::{parse_decimal, Value};
 
@@ -64,6 +65,23 @@ impl<'v> Args<'v, '_, '_> {
         }
     }
 
+    fn float(&self, i: usize) -> Result<f64> {
+        match &*self.value(i)? {
+            Value::Float(x) => Ok(*x),
+            other => Err(self.bad(i, "Float", other)),
+        }
+    }
+
+    /// A `Decimal` or `Float` argument (an `Int` counts as a Decimal, as a literal would).
+    fn real(&self, i: usize) -> Result<Real> {
+        match &*self.value(i)? {
+            Value::Decimal(d) => Ok(Real::Decimal(*d)),
+            Value::Int(n) => Ok(Real::Decimal(Decimal::from(*n))),
+            Value::Float(x) => Ok(Real::Float(*x)),
+            other => Err(self.bad(i, "Decimal or Float", other)),
+        }
+    }
+
     fn date(&self, i: usize) -> Result<NaiveDate> {
         match &*self.value(i)? {
             Value::Date(d) => Ok(*d),
@@ -104,6 +122,12 @@ impl<'v> Args<'v, '_, '_> {
             found,
         )
     }
+}
+
+/// A non-integral number argument.
+enum Real {
+    Decimal(Decimal),
+    Float(f64),
 }
 
 fn items(list: &Value) -> &[Value] {
@@ -317,28 +341,82 @@ pub(super) fn call<'v>(
             a.arity(1)?;
             owned(Value::Decimal(Decimal::from(a.int(0)?)))
         }
+        "to_float" => {
+            a.arity(1)?;
+            let s = a.string(0)?;
+            let parsed = s.trim().parse::<f64>().ok().filter(|x| x.is_finite());
+            owned(parsed.map_or(Value::Null, Value::Float))
+        }
+        "int_to_float" => {
+            a.arity(1)?;
+            owned(Value::Float(a.int(0)? as f64))
+        }
+        "float_to_decimal" => {
+            a.arity(1)?;
+            let x = a.float(0)?;
+            // The decimal the Float prints as: 0.1 becomes 0.1, not 0.1000000000000000055.
+            owned(Value::Decimal(Decimal::from_str(&x.to_string()).map_err(
+                |_| {
+                    EvalError::new(format!(
+                        "`float_to_decimal`: {} is outside the range of a Decimal",
+                        Value::Float(x)
+                    ))
+                },
+            )?))
+        }
+        "decimal_to_float" => {
+            a.arity(1)?;
+            let d = a.decimal(0)?;
+            // Through the text, so the result is the Float nearest to the decimal.
+            let x = d.to_string().parse::<f64>().unwrap_or(f64::NAN);
+            owned(Value::Float(finite(x, || {
+                format!("`decimal_to_float`: {d} has no Float form")
+            })?))
+        }
         "round" => {
             a.arity(2)?;
-            let d = a.decimal(0)?;
+            let n = a.real(0)?;
             let places = a.int(1)?;
             if places < 0 {
                 return Err(EvalError::new(format!(
                     "`round`: places must not be negative (got {places})"
                 )));
             }
-            let places = u32::try_from(places.min(28)).unwrap_or(28);
-            owned(Value::Decimal(d.round_dp_with_strategy(
-                places,
-                RoundingStrategy::MidpointAwayFromZero,
-            )))
+            match n {
+                Real::Decimal(d) => {
+                    let places = u32::try_from(places.min(28)).unwrap_or(28);
+                    owned(Value::Decimal(d.round_dp_with_strategy(
+                        places,
+                        RoundingStrategy::MidpointAwayFromZero,
+                    )))
+                }
+                Real::Float(x) => {
+                    let places = usize::try_from(places).unwrap_or(usize::MAX);
+                    owned(Value::Float(round_float(x, places)))
+                }
+            }
         }
         "floor" | "ceil" => {
             a.arity(1)?;
-            let d = a.decimal(0)?;
-            let r = if name == "floor" { d.floor() } else { d.ceil() };
-            owned(Value::Int(r.to_i64().ok_or_else(|| {
+            let too_big = |r: &dyn std::fmt::Display| {
                 EvalError::new(format!("`{name}`: {r} does not fit in an Int"))
-            })?))
+            };
+            let n = match a.real(0)? {
+                Real::Decimal(d) => {
+                    let r = if name == "floor" { d.floor() } else { d.ceil() };
+                    r.to_i64().ok_or_else(|| too_big(&r))?
+                }
+                Real::Float(x) => {
+                    let r = if name == "floor" { x.floor() } else { x.ceil() };
+                    // i64 holds [-2^63, 2^63); a whole f64 in there converts exactly.
+                    if (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&r) {
+                        r as i64
+                    } else {
+                        return Err(too_big(&Value::Float(r)));
+                    }
+                }
+            };
+            owned(Value::Int(n))
         }
         "abs" => {
             a.arity(1)?;
@@ -349,7 +427,8 @@ pub(super) fn call<'v>(
                     })?))
                 }
                 Value::Decimal(d) => owned(Value::Decimal(d.abs())),
-                other => return Err(a.bad(0, "Int or Decimal", other)),
+                Value::Float(x) => owned(Value::Float(x.abs())),
+                other => return Err(a.bad(0, "Int, Decimal or Float", other)),
             }
         }
         "min" | "max" => {
@@ -523,6 +602,46 @@ pub(super) fn call<'v>(
         }
         other => return Err(EvalError::new(format!("unknown function `{other}`"))),
     })
+}
+
+/// Rounds a Float half away from zero to `places` decimals, on the decimal it prints as:
+/// `round(2.675, 2)` is `2.68`, as with a Decimal, although the binary64 number nearest
+/// to 2.675 lies just below it.
+fn round_float(x: f64, places: usize) -> f64 {
+    // Plain notation with the shortest digits that read back as `x`.
+    let text = x.abs().to_string();
+    let Some((whole, fraction)) = text.split_once('.') else {
+        return x;
+    };
+    if fraction.len() <= places {
+        return x;
+    }
+    let mut digits: Vec<u8> = whole.bytes().chain(fraction.bytes().take(places)).collect();
+    if fraction.as_bytes()[places] >= b'5' {
+        // Add one unit in the last kept place, carrying to the left.
+        let mut i = digits.len();
+        loop {
+            if i == 0 {
+                digits.insert(0, b'1');
+                break;
+            }
+            i -= 1;
+            if digits[i] == b'9' {
+                digits[i] = b'0';
+            } else {
+                digits[i] += 1;
+                break;
+            }
+        }
+    }
+    let split = digits.len() - places;
+    let mut rounded = String::with_capacity(digits.len() + 1);
+    rounded.extend(digits[..split].iter().map(|&d| char::from(d)));
+    rounded.push('.');
+    rounded.extend(digits[split..].iter().map(|&d| char::from(d)));
+    rounded.push('0');
+    let magnitude = rounded.parse::<f64>().unwrap_or(x.abs());
+    magnitude.copysign(x)
 }
 
 static UUID_COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -4,8 +4,11 @@
 //! cloned when it ends up in the output, never to look something up.
 
 mod builtins;
+mod demand;
 #[cfg(test)]
 mod tests;
+
+pub use demand::Demand;
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -218,14 +221,19 @@ fn insert_path(record: &mut Vec<(String, Value)>, path: &[String], value: Value)
 }
 
 /// Orders record fields as the type declares them (recursively) and widens `Int` to
-/// `Decimal` where the type asks for one (`sum` of an empty list is `0`). Works in
-/// place: assignments come sorted by path, so fields are nearly always in order already.
+/// `Decimal` or `Float` where the type asks for one (`sum` of an empty list is `0`).
+/// Works in place: assignments come sorted by path, so fields are nearly always in
+/// order already.
 fn shape(value: &mut Value, ty: &Type, program: &Program) {
     match (value, ty) {
         (value, Type::Optional { inner }) => shape(value, inner, program),
-        (value @ Value::Int(_), Type::Decimal) => {
+        (value @ Value::Int(_), Type::Decimal | Type::Float) => {
             if let Value::Int(i) = *value {
-                *value = Value::Decimal(Decimal::from(i));
+                *value = if *ty == Type::Float {
+                    Value::Float(i as f64)
+                } else {
+                    Value::Decimal(Decimal::from(i))
+                };
             }
         }
         (Value::List(items), Type::List { item }) => {
@@ -282,6 +290,9 @@ pub(crate) fn ev<'v>(expr: &'v Expr, env: &Env<'v>, cx: Cx<'_>) -> Result<Cow<'v
                 EvalError::new(format!("`{value}` is not a decimal number"))
             })?))
         }
+        Expr::Float { value } => Cow::Owned(Value::Float(finite(*value, || {
+            format!("the literal {value} is not a finite Float")
+        })?)),
         Expr::Bool { value } => Cow::Owned(Value::Bool(*value)),
         Expr::Null => Cow::Owned(Value::Null),
         Expr::Var { name } => Cow::Borrowed(
@@ -329,7 +340,10 @@ pub(crate) fn ev<'v>(expr: &'v Expr, env: &Env<'v>, cx: Cx<'_>) -> Result<Cow<'v
                         .ok_or_else(|| EvalError::new(format!("overflow in -({i})")))?,
                 ),
                 (UnaryOp::Neg, Value::Decimal(d)) => Value::Decimal(-*d),
-                (UnaryOp::Neg, other) => return Err(type_error("`-`", "Int or Decimal", other)),
+                (UnaryOp::Neg, Value::Float(x)) => Value::Float(-*x),
+                (UnaryOp::Neg, other) => {
+                    return Err(type_error("`-`", "Int, Decimal or Float", other))
+                }
                 (UnaryOp::Not, Value::Bool(b)) => Value::Bool(!b),
                 (UnaryOp::Not, other) => return Err(type_error("`not`", "Bool", other)),
             })
@@ -442,12 +456,15 @@ fn binary<'v>(
     Ok(Cow::Owned(v))
 }
 
-/// `==`: structural; an `Int` equals the `Decimal` of the same number; JSON equals a
-/// typed value with the same JSON form.
+/// `==`: structural; an `Int` equals the `Decimal` or `Float` of the same number; JSON
+/// equals a typed value with the same JSON form.
 pub(crate) fn equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Int(i), Value::Decimal(d)) | (Value::Decimal(d), Value::Int(i)) => {
             Decimal::from(*i) == *d
+        }
+        (Value::Int(i), Value::Float(x)) | (Value::Float(x), Value::Int(i)) => {
+            int_cmp_float(*i, *x) == Some(Ordering::Equal)
         }
         (Value::List(x), Value::List(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal(a, b))
@@ -465,25 +482,64 @@ pub(crate) fn equal(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// `<` and friends: numbers (an `Int` against a `Decimal` too), strings, dates,
-/// timestamps.
+/// `<` and friends: numbers (an `Int` against a `Decimal` or `Float` too), strings,
+/// dates, timestamps.
 pub(crate) fn compare(a: &Value, b: &Value, what: &str) -> Result<Ordering> {
+    let unordered = || {
+        EvalError::new(format!(
+            "{what}: cannot compare {} with {}",
+            a.kind(),
+            b.kind()
+        ))
+    };
     Ok(match (a, b) {
         (Value::Int(x), Value::Int(y)) => x.cmp(y),
         (Value::Decimal(x), Value::Decimal(y)) => x.cmp(y),
         (Value::Int(x), Value::Decimal(y)) => Decimal::from(*x).cmp(y),
         (Value::Decimal(x), Value::Int(y)) => x.cmp(&Decimal::from(*y)),
+        (Value::Float(x), Value::Float(y)) => x.partial_cmp(y).ok_or_else(unordered)?,
+        (Value::Int(x), Value::Float(y)) => int_cmp_float(*x, *y).ok_or_else(unordered)?,
+        (Value::Float(x), Value::Int(y)) => int_cmp_float(*y, *x).ok_or_else(unordered)?.reverse(),
         (Value::String(x), Value::String(y)) => x.cmp(y),
         (Value::Date(x), Value::Date(y)) => x.cmp(y),
         (Value::Timestamp(x), Value::Timestamp(y)) => x.cmp(y),
-        _ => {
-            return Err(EvalError::new(format!(
-                "{what}: cannot compare {} with {}",
-                a.kind(),
-                b.kind()
-            )))
-        }
+        _ => return Err(unordered()),
     })
+}
+
+/// An `Int` against a `Float`, exactly (no rounding of the Int); `None` for NaN.
+fn int_cmp_float(i: i64, x: f64) -> Option<Ordering> {
+    // Every i64 lies in [-2^63, 2^63); outside that range the answer is the sign.
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if x.is_nan() {
+        None
+    } else if x >= TWO_63 {
+        Some(Ordering::Less)
+    } else if x < -TWO_63 {
+        Some(Ordering::Greater)
+    } else {
+        // In range, the float's integer part converts exactly.
+        let whole = x.trunc() as i64;
+        Some(i.cmp(&whole).then_with(|| {
+            if x.fract() > 0.0 {
+                Ordering::Less
+            } else if x.fract() < 0.0 {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            }
+        }))
+    }
+}
+
+/// A Float result, or the error `why` when it is not finite (NaN or infinite): such
+/// numbers have no JSON form and would only spread.
+pub(crate) fn finite(x: f64, why: impl FnOnce() -> String) -> Result<f64> {
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(EvalError::new(why()))
+    }
 }
 
 fn op_symbol(op: BinaryOp) -> &'static str {
@@ -498,7 +554,7 @@ fn op_symbol(op: BinaryOp) -> &'static str {
 }
 
 /// `+ - * / %` with overflow and division by zero as errors; an `Int` meeting a
-/// `Decimal` is widened.
+/// `Decimal` or a `Float` is widened. Float results must be finite.
 pub(crate) fn arithmetic(op: BinaryOp, a: &Value, b: &Value) -> Result<Value> {
     let sym = op_symbol(op);
     let overflow = || EvalError::new(format!("overflow in {a} {sym} {b}"));
@@ -535,11 +591,45 @@ pub(crate) fn arithmetic(op: BinaryOp, a: &Value, b: &Value) -> Result<Value> {
             };
             r.map(Value::Decimal).ok_or_else(overflow)
         }
+        (Value::Float(_) | Value::Int(_), Value::Float(_) | Value::Int(_)) => {
+            let x = as_float(a);
+            let y = as_float(b);
+            if matches!(op, BinaryOp::Div | BinaryOp::Rem) && y == 0.0 {
+                return Err(zero());
+            }
+            let r = match op {
+                BinaryOp::Add => x + y,
+                BinaryOp::Sub => x - y,
+                BinaryOp::Mul => x * y,
+                BinaryOp::Div => x / y,
+                BinaryOp::Rem => x % y,
+                _ => f64::NAN,
+            };
+            finite(r, || {
+                format!("overflow in {a} {sym} {b}: the result is not a finite Float")
+            })
+            .map(Value::Float)
+        }
+        (Value::Float(_), Value::Decimal(_)) | (Value::Decimal(_), Value::Float(_)) => {
+            Err(EvalError::new(format!(
+                "`{sym}`: cannot mix {} and {}; convert with float_to_decimal or decimal_to_float",
+                a.kind(),
+                b.kind()
+            )))
+        }
         _ => Err(EvalError::new(format!(
             "`{sym}`: expected two numbers, found {} and {}",
             a.kind(),
             b.kind()
         ))),
+    }
+}
+
+fn as_float(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) => *i as f64,
+        Value::Float(x) => *x,
+        _ => 0.0,
     }
 }
 

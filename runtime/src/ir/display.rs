@@ -20,6 +20,7 @@ fn precedence(expr: &Expr) -> u8 {
         Expr::Unary { .. } => 7,
         Expr::Int { value } if *value < 0 => 7,
         Expr::Decimal { value } if value.starts_with('-') => 7,
+        Expr::Float { value } if value.is_sign_negative() => 7,
         _ => 8,
     }
 }
@@ -161,6 +162,7 @@ impl Display for Expr {
             }
             Expr::Int { value } => write!(f, "{value}"),
             Expr::Decimal { value } => f.write_str(value),
+            Expr::Float { value } => float_literal(f, *value),
             Expr::Bool { value } => write!(f, "{value}"),
             Expr::Null => f.write_str("null"),
             Expr::Var { name } => f.write_str(name),
@@ -229,6 +231,18 @@ impl Display for Expr {
     }
 }
 
+/// A Float literal as Weft source: plain notation (the language has no exponent), the
+/// shortest digits that read back as the same number, and always a `.`.
+fn float_literal(f: &mut Formatter<'_>, value: f64) -> fmt::Result {
+    let text = value.to_string();
+    f.write_str(&text)?;
+    if text.contains('.') {
+        Ok(())
+    } else {
+        f.write_str(".0")
+    }
+}
+
 /// An expression in parentheses when it binds looser than the level given.
 struct Parenthesised<'a>(&'a Expr, u8);
 
@@ -244,6 +258,7 @@ impl Display for Type {
             Type::String => f.write_str("String"),
             Type::Int => f.write_str("Int"),
             Type::Decimal => f.write_str("Decimal"),
+            Type::Float => f.write_str("Float"),
             Type::Bool => f.write_str("Bool"),
             Type::Date => f.write_str("Date"),
             Type::Timestamp => f.write_str("Timestamp"),
@@ -638,6 +653,14 @@ mod tests {
             .to_string(),
             "[1, 2.50]"
         );
+        // Float literals: plain notation, shortest digits, always with a point.
+        let float = |value: f64| Expr::Float { value };
+        assert_eq!(float(5.0).to_string(), "5.0");
+        assert_eq!(float(0.1).to_string(), "0.1");
+        assert_eq!(float(1e20).to_string(), "100000000000000000000.0");
+        assert_eq!(float(1.5e-7).to_string(), "0.00000015");
+        assert_eq!(bin(BinaryOp::Mul, float(-2.5), a()).to_string(), "-2.5 * a");
+        assert_eq!(neg(float(-2.5)).to_string(), "-(-2.5)");
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub enum Type {
     Int,
     /// Exact decimal.
     Decimal,
+    /// IEEE-754 binary64 floating-point number.
+    Float,
     /// Boolean.
     Bool,
     /// Calendar date.
@@ -193,7 +195,8 @@ pub enum StrPart {
 }
 
 /// An expression tree. Literals are already typed: an integer literal where a Decimal
-/// is expected is lowered as a Decimal.
+/// is expected is lowered as a Decimal, a number literal where a Float is expected as a
+/// Float.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Expr {
@@ -211,6 +214,11 @@ pub enum Expr {
     Decimal {
         /// The digits.
         value: String,
+    },
+    /// A binary64 number (always finite).
+    Float {
+        /// The value.
+        value: f64,
     },
     /// `true` / `false`.
     Bool {

@@ -23,6 +23,7 @@ fn strategy(ty: &Type, program: &Program, depth: u32) -> BoxedStrategy<J> {
         Type::String => strings(),
         Type::Int => ints(),
         Type::Decimal => decimals(),
+        Type::Float => floats(),
         Type::Bool => any::<bool>().prop_map(J::Bool).boxed(),
         Type::Date => dates(),
         Type::Timestamp => timestamps(),
@@ -130,6 +131,20 @@ fn decimals() -> BoxedStrategy<J> {
         1 => Just("123.456789".to_owned()),
     ]
     .prop_map(J::String)
+    .boxed()
+}
+
+/// Finite binary64 numbers (JSON has no NaN or infinity).
+fn floats() -> BoxedStrategy<J> {
+    prop_oneof![
+        6 => (-1_000_000i64..1_000_000).prop_map(|cents| cents as f64 / 100.0),
+        1 => Just(0.0),
+        1 => Just(0.1),
+        1 => Just(-1.5),
+        1 => Just(1e15),
+        1 => Just(f64::MIN_POSITIVE),
+    ]
+    .prop_map(|f| serde_json::Number::from_f64(f).map_or(J::Null, J::Number))
     .boxed()
 }
 
