@@ -84,8 +84,11 @@ fn strings() -> BoxedStrategy<J> {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let alnum = proptest::collection::vec(select(ALNUM), 1..12)
         .prop_map(|bytes| bytes.into_iter().map(char::from).collect::<String>());
-    let words = proptest::collection::vec(select(["acme", "Nord", "GmbH", "of", "São", "Ltd."].as_slice()), 1..4)
-        .prop_map(|words| words.join(" "));
+    let words = proptest::collection::vec(
+        select(["acme", "Nord", "GmbH", "of", "São", "Ltd."].as_slice()),
+        1..4,
+    )
+    .prop_map(|words| words.join(" "));
     let unicode = proptest::collection::vec(any::<char>(), 1..10)
         .prop_map(|chars| chars.into_iter().collect::<String>());
     prop_oneof![
