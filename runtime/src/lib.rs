@@ -15,5 +15,6 @@ pub mod format;
 pub mod ir;
 pub mod redact;
 pub mod secrets;
+pub mod state;
 pub mod testing;
 pub mod value;

@@ -97,12 +97,24 @@ pub enum StepErrorKind {
         operation: String,
         /// The last error.
         error: ConnectorError,
+        /// The key the failed request carried, so a replay can be matched to it.
+        idempotency_key: Option<String>,
     },
     /// A record read or answered does not fit its declared type.
     Contract(ConvertError),
 }
 
 impl StepError {
+    /// The idempotency key of the request that failed, when a request failed.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        match &self.kind {
+            StepErrorKind::Connector {
+                idempotency_key, ..
+            } => idempotency_key.as_deref(),
+            StepErrorKind::Eval(_) | StepErrorKind::Contract(_) => None,
+        }
+    }
+
     /// The artifact source-map id of where it failed: the map field for evaluation
     /// errors, the flow step otherwise.
     pub fn source_id(&self, flow: &str) -> String {
@@ -121,7 +133,9 @@ impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             StepErrorKind::Eval(e) => write!(f, "{e}"),
-            StepErrorKind::Connector { operation, error } => {
+            StepErrorKind::Connector {
+                operation, error, ..
+            } => {
                 write!(f, "{operation} failed: {error}")?;
                 if self.attempts > 1 {
                     write!(f, " (after {} attempts)", self.attempts)?;
@@ -340,7 +354,7 @@ impl Runner<'_> {
         let name = format!("{connection}.{operation}");
         let filled = self
             .resolve_args(args, record.map(|(value, _)| value))
-            .map_err(|e| self.connector_error(index, &name, e, 1))?;
+            .map_err(|e| self.connector_error(index, &name, e, 1, None))?;
         let resolved = filled
             .iter()
             .map(|arg| arg.join(|_, value| template::encode(value)))
@@ -368,7 +382,15 @@ impl Runner<'_> {
                     summary.retries += 1;
                     attempt += 1;
                 }
-                Err(error) => return Err(self.connector_error(index, &name, error, attempt)),
+                Err(error) => {
+                    return Err(self.connector_error(
+                        index,
+                        &name,
+                        error,
+                        attempt,
+                        request.idempotency_key.clone(),
+                    ))
+                }
             }
         }
     }
@@ -379,12 +401,14 @@ impl Runner<'_> {
         operation: &str,
         error: ConnectorError,
         attempts: u32,
+        idempotency_key: Option<String>,
     ) -> StepError {
         StepError {
             step,
             kind: StepErrorKind::Connector {
                 operation: operation.to_owned(),
                 error,
+                idempotency_key,
             },
             attempts,
         }
