@@ -6,11 +6,15 @@
 
 mod build;
 mod check;
+mod deadletters;
 mod diff;
 mod fmt;
 mod graph;
 mod lsp;
 mod map;
+mod run;
+mod runs;
+mod runtime;
 mod test;
 
 use std::process::ExitCode;
@@ -43,6 +47,12 @@ enum Command {
     Map(map::Args),
     /// Run the language server on stdin and stdout (for editors).
     Lsp(lsp::Args),
+    /// Run one flow once in an environment, with its real connections and secrets.
+    Run(run::Args),
+    /// List stored runs with their counts, newest first.
+    Runs(runs::Args),
+    /// List or replay the records that failed for good.
+    Deadletters(deadletters::Args),
 }
 
 /// Output format of diagnostics.
@@ -102,5 +112,8 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff::run(&args),
         Command::Map(args) => map::run(&args),
         Command::Lsp(args) => lsp::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Runs(args) => runs::run(&args),
+        Command::Deadletters(args) => deadletters::run(&args),
     }
 }

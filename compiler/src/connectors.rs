@@ -87,7 +87,7 @@ pub const KINDS: &[ConnectorKind] = &[
                 doc: "DELETE `path` once per record",
             },
         ],
-        options: &["auth", "timeout", "rate_limit", "headers"],
+        options: &["auth", "timeout", "rate_limit", "headers", "pagination"],
         endpoint_is_secret: false,
     },
     ConnectorKind {

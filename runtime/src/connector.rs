@@ -3,6 +3,7 @@
 //! [`Connections`], so a flow runs through the same engine in production and in tests.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::ir::Expr;
 
@@ -15,13 +16,41 @@ pub struct Request<'a> {
     pub operation: &'a str,
     /// The step's arguments as declared (paths with `{placeholders}`), which mocks match on.
     pub args: &'a [Expr],
-    /// The arguments with placeholders filled in from the record and the run.
+    /// The arguments with placeholders filled in (percent-encoded) from the record and
+    /// the run.
     pub resolved: Vec<String>,
+    /// The same arguments with the placeholder values kept apart from the text, for
+    /// connectors that pass values as parameters (SQL) instead of splicing them in.
+    pub filled: Vec<Filled>,
     /// The record sent, for `call` and `write`.
     pub body: Option<serde_json::Value>,
     /// A key that stays the same when the same record is sent again, so a target can
     /// ignore a duplicate delivery.
     pub idempotency_key: Option<String>,
+}
+
+/// An argument taken apart at its placeholders: `literals[0] values[0] literals[1] ...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filled {
+    /// The text around the placeholders: one more than `values`.
+    pub literals: Vec<String>,
+    /// Each placeholder's value, as text.
+    pub values: Vec<String>,
+}
+
+impl Filled {
+    /// The text with each value written by `write_value` (which may encode it, or
+    /// put a parameter marker such as `$1` in its place: it gets the 0-based index).
+    pub fn join(&self, mut write_value: impl FnMut(usize, &str) -> String) -> String {
+        let mut out = String::new();
+        for (i, literal) in self.literals.iter().enumerate() {
+            out.push_str(literal);
+            if let Some(value) = self.values.get(i) {
+                out.push_str(&write_value(i, value));
+            }
+        }
+        out
+    }
 }
 
 /// Why a request failed.
@@ -33,6 +62,9 @@ pub enum ConnectorError {
         code: u16,
         /// The start of the answer's body, for the error message (never credentials).
         detail: String,
+        /// How long the endpoint asked to be left alone (`Retry-After` on 429 or 503);
+        /// the engine waits at least this long before retrying.
+        retry_after: Option<Duration>,
     },
     /// No answer in time.
     Timeout,
@@ -55,15 +87,23 @@ impl ConnectorError {
             ConnectorError::Invalid(_) => false,
         }
     }
+
+    /// The least wait before sending again that the endpoint asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ConnectorError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for ConnectorError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConnectorError::Status { code, detail } if detail.is_empty() => {
+            ConnectorError::Status { code, detail, .. } if detail.is_empty() => {
                 write!(f, "status {code}")
             }
-            ConnectorError::Status { code, detail } => write!(f, "status {code}: {detail}"),
+            ConnectorError::Status { code, detail, .. } => write!(f, "status {code}: {detail}"),
             ConnectorError::Timeout => f.write_str("timed out"),
             ConnectorError::Transport(message) | ConnectorError::Invalid(message) => {
                 f.write_str(message)

@@ -6,10 +6,15 @@
 #![deny(unsafe_code)]
 
 pub mod artifact;
+pub mod binding;
 pub mod connector;
+pub mod connectors;
 pub mod engine;
 pub mod eval;
 pub mod format;
 pub mod ir;
+pub mod redact;
+pub mod secrets;
+pub mod state;
 pub mod testing;
 pub mod value;

@@ -34,25 +34,8 @@ pub struct Lowered {
     pub locations: BTreeMap<String, Loc>,
 }
 
-/// One environment's bindings, by connection name.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Environment {
-    /// Bindings by connection name.
-    pub bindings: BTreeMap<String, Binding>,
-}
-
-/// A binding as the diff sees it: endpoint and secret *names*, never values.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Binding {
-    /// Connector kind.
-    pub kind: String,
-    /// The literal endpoint (URL or folder); `None` when the endpoint is a secret.
-    pub endpoint: Option<String>,
-    /// Where each secret is used and its name: `auth.token` -> `ERP_TOKEN`.
-    pub secrets: BTreeMap<String, String>,
-    /// Other options as written: `timeout` -> `30s`, `auth` -> `bearer`.
-    pub options: BTreeMap<String, String>,
-}
+/// Environment bindings live in the runtime, which binds them to real connections.
+pub use weft_runtime::binding::{Binding, Environment};
 
 /// Lowers a checked project; `None` when it has errors (an artifact is only ever built
 /// from a program that type-checks).

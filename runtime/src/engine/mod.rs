@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::connector::{Connections, ConnectorError, Request};
+use crate::connector::{Connections, ConnectorError, Filled, Request};
 use crate::eval::{eval, Env, EvalError};
 use crate::ir::{ErrorPolicy, Expr, FinalAction, Flow, Program, Step};
 use crate::value::{json_kind, ConvertError, Value};
@@ -27,6 +27,23 @@ use record::{Outcome, RecordStep};
 pub trait Pause: Sync {
     /// Waits for `delay` before the next attempt.
     fn pause(&self, delay: Duration);
+}
+
+/// The production [`Pause`]: sleeps the delay plus a random jitter of up to a quarter
+/// of it, so that many records (or hosts) retrying together spread out. Never shorter
+/// than asked, so a `Retry-After` is honoured.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sleep;
+
+impl Pause for Sleep {
+    fn pause(&self, delay: Duration) {
+        std::thread::sleep(with_jitter(delay, fastrand::f64()));
+    }
+}
+
+/// `delay` stretched by `unit` (in `0..1`) of a quarter of itself.
+fn with_jitter(delay: Duration, unit: f64) -> Duration {
+    delay + delay.mul_f64(unit.clamp(0.0, 1.0) / 4.0)
 }
 
 /// Where a run's records go besides the counts.
@@ -80,12 +97,24 @@ pub enum StepErrorKind {
         operation: String,
         /// The last error.
         error: ConnectorError,
+        /// The key the failed request carried, so a replay can be matched to it.
+        idempotency_key: Option<String>,
     },
     /// A record read or answered does not fit its declared type.
     Contract(ConvertError),
 }
 
 impl StepError {
+    /// The idempotency key of the request that failed, when a request failed.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        match &self.kind {
+            StepErrorKind::Connector {
+                idempotency_key, ..
+            } => idempotency_key.as_deref(),
+            StepErrorKind::Eval(_) | StepErrorKind::Contract(_) => None,
+        }
+    }
+
     /// The artifact source-map id of where it failed: the map field for evaluation
     /// errors, the flow step otherwise.
     pub fn source_id(&self, flow: &str) -> String {
@@ -104,7 +133,9 @@ impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             StepErrorKind::Eval(e) => write!(f, "{e}"),
-            StepErrorKind::Connector { operation, error } => {
+            StepErrorKind::Connector {
+                operation, error, ..
+            } => {
                 write!(f, "{operation} failed: {error}")?;
                 if self.attempts > 1 {
                     write!(f, " (after {} attempts)", self.attempts)?;
@@ -321,9 +352,13 @@ impl Runner<'_> {
             return Ok(serde_json::Value::Null);
         };
         let name = format!("{connection}.{operation}");
-        let resolved = self
+        let filled = self
             .resolve_args(args, record.map(|(value, _)| value))
-            .map_err(|e| self.connector_error(index, &name, e, 1))?;
+            .map_err(|e| self.connector_error(index, &name, e, 1, None))?;
+        let resolved = filled
+            .iter()
+            .map(|arg| arg.join(|_, value| template::encode(value)))
+            .collect();
         let body = record.map(|(_, body)| body.clone());
         let idempotency_key = body.as_ref().map(|b| self.idempotency_key(index, b));
         let request = Request {
@@ -331,6 +366,7 @@ impl Runner<'_> {
             operation,
             args,
             resolved,
+            filled,
             body,
             idempotency_key,
         };
@@ -340,11 +376,21 @@ impl Runner<'_> {
             match self.connections.send(&request) {
                 Ok(answer) => return Ok(answer),
                 Err(error) if error.is_transient() && attempt <= policy.retries => {
-                    self.pause.pause(backoff(&policy, attempt));
+                    let wait =
+                        backoff(&policy, attempt).max(error.retry_after().unwrap_or_default());
+                    self.pause.pause(wait);
                     summary.retries += 1;
                     attempt += 1;
                 }
-                Err(error) => return Err(self.connector_error(index, &name, error, attempt)),
+                Err(error) => {
+                    return Err(self.connector_error(
+                        index,
+                        &name,
+                        error,
+                        attempt,
+                        request.idempotency_key.clone(),
+                    ))
+                }
             }
         }
     }
@@ -355,24 +401,26 @@ impl Runner<'_> {
         operation: &str,
         error: ConnectorError,
         attempts: u32,
+        idempotency_key: Option<String>,
     ) -> StepError {
         StepError {
             step,
             kind: StepErrorKind::Connector {
                 operation: operation.to_owned(),
                 error,
+                idempotency_key,
             },
             attempts,
         }
     }
 
-    /// Evaluates the arguments and fills their `{placeholders}` from the record's fields
-    /// and the run variables.
+    /// Evaluates the arguments and takes their `{placeholders}` from the record's
+    /// fields and the run variables.
     fn resolve_args(
         &self,
         args: &[Expr],
         record: Option<&Value>,
-    ) -> Result<Vec<String>, ConnectorError> {
+    ) -> Result<Vec<Filled>, ConnectorError> {
         args.iter()
             .map(|arg| {
                 let text = match eval(arg, &Env::empty(), self.program) {
@@ -380,7 +428,7 @@ impl Runner<'_> {
                     Ok(other) => other.to_json().to_string(),
                     Err(e) => return Err(ConnectorError::Invalid(e.to_string())),
                 };
-                template::fill(&text, record, self.variables).map_err(ConnectorError::Invalid)
+                template::split(&text, record, self.variables).map_err(ConnectorError::Invalid)
             })
             .collect()
     }

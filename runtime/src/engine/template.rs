@@ -5,14 +5,30 @@
 
 use std::collections::BTreeMap;
 
+use crate::connector::Filled;
 use crate::value::Value;
 
-/// Fills the placeholders of `text`; an error names a placeholder that matches nothing.
+/// Fills the placeholders of `text`, percent-encoding their values; an error names a
+/// placeholder that matches nothing.
+#[cfg(test)]
 pub(super) fn fill(
     text: &str,
     record: Option<&Value>,
     variables: &BTreeMap<String, String>,
 ) -> Result<String, String> {
+    split(text, record, variables).map(|filled| filled.join(|_, v| encode(v)))
+}
+
+/// Takes `text` apart at its placeholders and finds their values.
+pub(super) fn split(
+    text: &str,
+    record: Option<&Value>,
+    variables: &BTreeMap<String, String>,
+) -> Result<Filled, String> {
+    let mut filled = Filled {
+        literals: Vec::new(),
+        values: Vec::new(),
+    };
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find(['{', '}']) {
@@ -48,11 +64,13 @@ pub(super) fn fill(
                 }
             },
         };
-        encode_into(&mut out, &value);
+        filled.literals.push(std::mem::take(&mut out));
+        filled.values.push(value);
         rest = &brace[end + 1..];
     }
     out.push_str(rest);
-    Ok(out)
+    filled.literals.push(out);
+    Ok(filled)
 }
 
 fn scalar_text(value: &Value) -> String {
@@ -65,8 +83,9 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn encode_into(out: &mut String, value: &str) {
+/// Percent-encodes everything but RFC 3986 unreserved characters (and `:`).
+pub(super) fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b':') {
             out.push(byte as char);
@@ -74,6 +93,7 @@ fn encode_into(out: &mut String, value: &str) {
             out.push_str(&format!("%{byte:02X}"));
         }
     }
+    out
 }
 
 #[cfg(test)]
@@ -95,6 +115,19 @@ mod tests {
         assert_eq!(
             fill("/x/{id}/{name}?since={last_run}", Some(&r), &vars).as_deref(),
             Ok("/x/42/A%2FB%20%26%20C?since=2025-01-02T03:04:05Z")
+        );
+    }
+
+    #[test]
+    fn split_keeps_values_apart_from_the_text_around_them() {
+        let vars = BTreeMap::from([("last_run".to_string(), "it's".to_string())]);
+        let filled = split("a {{b}} {last_run} c {id}", Some(&record()), &vars);
+        assert_eq!(
+            filled,
+            Ok(Filled {
+                literals: vec!["a {b} ".into(), " c ".into(), String::new()],
+                values: vec!["it's".into(), "42".into()],
+            })
         );
     }
 

@@ -153,6 +153,7 @@ fn status(code: u16) -> Result<J, ConnectorError> {
     Err(ConnectorError::Status {
         code,
         detail: String::new(),
+        retry_after: None,
     })
 }
 
@@ -205,6 +206,29 @@ fn transient_errors_are_retried_with_doubling_backoff_and_the_same_key() {
     let keys: Vec<_> = script.log().into_iter().skip(1).map(|l| l.3).collect();
     assert_eq!(keys.len(), 3);
     assert!(keys[0].is_some() && keys.iter().all(|k| *k == keys[0]));
+}
+
+#[test]
+fn a_retry_waits_at_least_as_long_as_retry_after_asks() {
+    let p = program(2, FinalAction::Fail);
+    let throttled = |secs| {
+        Err(ConnectorError::Status {
+            code: 429,
+            detail: String::new(),
+            retry_after: Some(Duration::from_secs(secs)),
+        })
+    };
+    // 5 s asked beats the 100 ms backoff; 0 s asked leaves the 200 ms backoff.
+    let script = Script::new(
+        Ok(json!([records()[0]])),
+        vec![throttled(5), throttled(0), Ok(J::Null)],
+    );
+    let (summary, _, waits) = go(&p, &script, None);
+    assert_eq!((summary.delivered, summary.retries), (1, 2));
+    assert_eq!(
+        waits,
+        vec![Duration::from_secs(5), Duration::from_millis(200)]
+    );
 }
 
 #[test]
@@ -319,4 +343,12 @@ fn an_unknown_flow_is_a_failure_not_a_panic() {
         summary.failure,
         Some(RunFailure::UnknownFlow("nope".into()))
     );
+}
+
+#[test]
+fn jitter_only_ever_lengthens_a_wait_by_up_to_a_quarter() {
+    let second = Duration::from_secs(1);
+    assert_eq!(super::with_jitter(second, 0.0), second);
+    assert_eq!(super::with_jitter(second, 0.5), Duration::from_millis(1125));
+    assert_eq!(super::with_jitter(second, 7.0), Duration::from_millis(1250));
 }

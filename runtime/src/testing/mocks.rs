@@ -97,6 +97,7 @@ impl Connections for Mocks {
             Some(Reply::Status(code)) => Err(ConnectorError::Status {
                 code,
                 detail: "mocked".into(),
+                retry_after: None,
             }),
             Some(Reply::Timeout) => Err(ConnectorError::Timeout),
             None => Err(ConnectorError::Invalid(format!(
