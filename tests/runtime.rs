@@ -680,3 +680,35 @@ fn cursor_pages_are_followed_and_retry_after_is_honoured() {
         "waited only {waited:?} despite Retry-After: 1"
     );
 }
+
+#[test]
+fn a_fetched_oauth2_token_that_a_server_echoes_is_masked() {
+    let server = FakeServer::start(|request, _| match request.path.as_str() {
+        "/oauth/token" => reply(
+            200,
+            r#"{"access_token": "fetched-tok-4242", "expires_in": 60}"#,
+        ),
+        p if p.starts_with("/erp/") => reply(200, PAGE_2),
+        _ => {
+            let auth = request.header("authorization").unwrap_or_default();
+            reply(503, format!("{{\"seen\": \"{auth}\"}}"))
+        }
+    });
+    let url = server.url();
+    let dir = project(&format!(
+        r#"  erp = http("{url}/erp", auth: bearer(secret "CRM_TOKEN"))
+  crm = http("{url}/crm", auth: oauth2(token_url: "{url}/oauth/token", client_id: "weft", client_secret: secret "CRM_SECRET"))"#
+    ));
+    let secrets = [("CRM_TOKEN", "erp-tok-1"), ("CRM_SECRET", "oauth-secret-9")];
+    let run = weft(&["run", "sync", "--env", "test"], dir.path(), &secrets);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let list = weft(&["deadletters", "list"], dir.path(), &[]);
+    assert!(
+        stdout(&list).contains(r#"status 503: {"seen": "Bearer ***"}"#),
+        "{}",
+        stdout(&list)
+    );
+    for secret in ["fetched-tok-4242", "oauth-secret-9", "erp-tok-1"] {
+        assert_nowhere(secret, &[&run, &list], dir.path());
+    }
+}

@@ -25,6 +25,7 @@ use ureq::http;
 
 use super::{BindError, Connector, Settings};
 use crate::connector::{ConnectorError, Request};
+use crate::redact::Redactor;
 
 /// Requests without a `timeout` option give up after this long.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -275,6 +276,34 @@ impl HttpConnector {
         Ok(access.to_owned())
     }
 
+    /// The error for a non-2xx answer, with a fetched OAuth2 token (which the
+    /// environment's redactor cannot know) masked should the server echo it.
+    fn status_error(&self, answer: Answer, what: &str) -> ConnectorError {
+        let error = answer.into_error(what);
+        let token = match &self.auth {
+            Auth::OAuth2 { token, .. } => token
+                .lock()
+                .ok()
+                .and_then(|t| t.as_ref().map(|(value, _)| value.clone())),
+            _ => None,
+        };
+        match (error, token) {
+            (
+                ConnectorError::Status {
+                    code,
+                    detail,
+                    retry_after,
+                },
+                Some(token),
+            ) => ConnectorError::Status {
+                code,
+                detail: Redactor::new([token.as_str()]).redact(&detail),
+                retry_after,
+            },
+            (error, _) => error,
+        }
+    }
+
     fn wait_for_rate_limit(&self) {
         let Some((interval, next)) = &self.throttle else {
             return;
@@ -307,7 +336,7 @@ impl HttpConnector {
             }
             let answer = self.exchange(&http::Method::GET, &url, None, None)?;
             if !(200..300).contains(&answer.status) {
-                return Err(answer.into_error("GET"));
+                return Err(self.status_error(answer, "GET"));
             }
             let json = answer.json(true)?;
             match &self.pagination {
@@ -378,7 +407,7 @@ impl Connector for HttpConnector {
             .filter(|_| method != http::Method::DELETE);
         let answer = self.exchange(&method, &url, body, request.idempotency_key.as_deref())?;
         if !(200..300).contains(&answer.status) {
-            return Err(answer.into_error(method.as_str()));
+            return Err(self.status_error(answer, method.as_str()));
         }
         answer.json(false)
     }
