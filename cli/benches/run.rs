@@ -10,7 +10,6 @@
 //! map, one append per record, SQLite run record); the pure figure runs the engine
 //! in-process with connections that hand over the parsed records and drop the writes.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
