@@ -548,6 +548,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_rate_limit_spaces_requests_out() -> Result<(), BindError> {
+        let binding = crate::binding::Binding {
+            kind: "http".into(),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            secrets: Default::default(),
+            options: [("rate_limit".to_owned(), "20".to_owned())].into(),
+        };
+        let settings = Settings {
+            connection: "api",
+            binding: &binding,
+            secrets: Default::default(),
+        };
+        let connector = HttpConnector::new(&settings)?;
+        let started = Instant::now();
+        for _ in 0..5 {
+            connector.wait_for_rate_limit();
+        }
+        // The first goes at once, the next four 50 ms apart.
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_options_are_refused_with_the_connection_named() {
+        let binding = crate::binding::Binding {
+            kind: "http".into(),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            secrets: Default::default(),
+            options: [("pagination".to_owned(), "pages".to_owned())].into(),
+        };
+        let settings = Settings {
+            connection: "api",
+            binding: &binding,
+            secrets: Default::default(),
+        };
+        let error = HttpConnector::new(&settings).err().map(|e| e.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("connection `api`: unknown pagination `pages`")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
     fn finds_the_next_link() {
         let header = r#"<https://a/x?page=1>; rel="prev", <https://a/x?page=3>; rel="next""#;
         assert_eq!(next_link(header).as_deref(), Some("https://a/x?page=3"));
