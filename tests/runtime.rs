@@ -122,12 +122,14 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, handler: &Handler) {
             body: String::from_utf8_lossy(&body).into_owned(),
             at: Instant::now(),
         };
-        let answer = {
+        // Recorded before answering, so a test sees a request the handler holds up.
+        let earlier = {
             let Ok(mut seen) = log.lock() else { return };
-            let answer = handler(&request, &seen);
-            seen.push(request);
-            answer
+            let earlier = seen.clone();
+            seen.push(request.clone());
+            earlier
         };
+        let answer = handler(&request, &earlier);
         let mut text = format!(
             "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             answer.status,
@@ -678,5 +680,79 @@ fn cursor_pages_are_followed_and_retry_after_is_honoured() {
     assert!(
         waited >= Duration::from_secs(1),
         "waited only {waited:?} despite Retry-After: 1"
+    );
+}
+
+#[test]
+fn a_fetched_oauth2_token_that_a_server_echoes_is_masked() {
+    let server = FakeServer::start(|request, _| match request.path.as_str() {
+        "/oauth/token" => reply(
+            200,
+            r#"{"access_token": "fetched-tok-4242", "expires_in": 60}"#,
+        ),
+        p if p.starts_with("/erp/") => reply(200, PAGE_2),
+        _ => {
+            let auth = request.header("authorization").unwrap_or_default();
+            reply(503, format!("{{\"seen\": \"{auth}\"}}"))
+        }
+    });
+    let url = server.url();
+    let dir = project(&format!(
+        r#"  erp = http("{url}/erp", auth: bearer(secret "CRM_TOKEN"))
+  crm = http("{url}/crm", auth: oauth2(token_url: "{url}/oauth/token", client_id: "weft", client_secret: secret "CRM_SECRET"))"#
+    ));
+    let secrets = [("CRM_TOKEN", "erp-tok-1"), ("CRM_SECRET", "oauth-secret-9")];
+    let run = weft(&["run", "sync", "--env", "test"], dir.path(), &secrets);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let list = weft(&["deadletters", "list"], dir.path(), &[]);
+    assert!(
+        stdout(&list).contains(r#"status 503: {"seen": "Bearer ***"}"#),
+        "{}",
+        stdout(&list)
+    );
+    for secret in ["fetched-tok-4242", "oauth-secret-9", "erp-tok-1"] {
+        assert_nowhere(secret, &[&run, &list], dir.path());
+    }
+}
+
+#[test]
+fn a_run_killed_mid_way_shows_as_running() {
+    let server = FakeServer::start(|request, _| {
+        if request.method == "PUT" {
+            std::thread::sleep(Duration::from_secs(20));
+        }
+        reply(200, PAGE_1)
+    });
+    let url = server.url();
+    let dir = project(&format!(
+        r#"  erp = http("{url}/erp", auth: bearer(secret "CRM_TOKEN"))
+  crm = http("{url}/crm", auth: bearer(secret "CRM_TOKEN"), timeout: 60s)"#
+    ));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["run", "sync", "--env", "test"])
+        .current_dir(dir.path())
+        .env("CRM_TOKEN", "t")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let started = Instant::now();
+    while !server.seen().iter().any(|s| s.method == "PUT") {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "weft never wrote"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap_or_else(|e| panic!("kill: {e}"));
+    let _ = child.wait();
+    let runs = weft(&["runs", "--format", "json"], dir.path(), &[]);
+    let listed = json(&stdout(&runs));
+    assert_eq!(listed["runs"][0]["status"], "running", "{listed}");
+    assert_eq!(listed["runs"][0]["duration_ms"], serde_json::Value::Null);
+    let table = stdout(&weft(&["runs"], dir.path(), &[]));
+    assert!(
+        table.lines().nth(1).is_some_and(|l| l.contains("running")),
+        "{table}"
     );
 }

@@ -25,6 +25,7 @@ use ureq::http;
 
 use super::{BindError, Connector, Settings};
 use crate::connector::{ConnectorError, Request};
+use crate::redact::Redactor;
 
 /// Requests without a `timeout` option give up after this long.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -275,6 +276,34 @@ impl HttpConnector {
         Ok(access.to_owned())
     }
 
+    /// The error for a non-2xx answer, with a fetched OAuth2 token (which the
+    /// environment's redactor cannot know) masked should the server echo it.
+    fn status_error(&self, answer: Answer, what: &str) -> ConnectorError {
+        let error = answer.into_error(what);
+        let token = match &self.auth {
+            Auth::OAuth2 { token, .. } => token
+                .lock()
+                .ok()
+                .and_then(|t| t.as_ref().map(|(value, _)| value.clone())),
+            _ => None,
+        };
+        match (error, token) {
+            (
+                ConnectorError::Status {
+                    code,
+                    detail,
+                    retry_after,
+                },
+                Some(token),
+            ) => ConnectorError::Status {
+                code,
+                detail: Redactor::new([token.as_str()]).redact(&detail),
+                retry_after,
+            },
+            (error, _) => error,
+        }
+    }
+
     fn wait_for_rate_limit(&self) {
         let Some((interval, next)) = &self.throttle else {
             return;
@@ -307,7 +336,7 @@ impl HttpConnector {
             }
             let answer = self.exchange(&http::Method::GET, &url, None, None)?;
             if !(200..300).contains(&answer.status) {
-                return Err(answer.into_error("GET"));
+                return Err(self.status_error(answer, "GET"));
             }
             let json = answer.json(true)?;
             match &self.pagination {
@@ -378,7 +407,7 @@ impl Connector for HttpConnector {
             .filter(|_| method != http::Method::DELETE);
         let answer = self.exchange(&method, &url, body, request.idempotency_key.as_deref())?;
         if !(200..300).contains(&answer.status) {
-            return Err(answer.into_error(method.as_str()));
+            return Err(self.status_error(answer, method.as_str()));
         }
         answer.json(false)
     }
@@ -517,6 +546,51 @@ fn form_encode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rate_limit_spaces_requests_out() -> Result<(), BindError> {
+        let binding = crate::binding::Binding {
+            kind: "http".into(),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            secrets: Default::default(),
+            options: [("rate_limit".to_owned(), "20".to_owned())].into(),
+        };
+        let settings = Settings {
+            connection: "api",
+            binding: &binding,
+            secrets: Default::default(),
+        };
+        let connector = HttpConnector::new(&settings)?;
+        let started = Instant::now();
+        for _ in 0..5 {
+            connector.wait_for_rate_limit();
+        }
+        // The first goes at once, the next four 50 ms apart.
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_options_are_refused_with_the_connection_named() {
+        let binding = crate::binding::Binding {
+            kind: "http".into(),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            secrets: Default::default(),
+            options: [("pagination".to_owned(), "pages".to_owned())].into(),
+        };
+        let settings = Settings {
+            connection: "api",
+            binding: &binding,
+            secrets: Default::default(),
+        };
+        let error = HttpConnector::new(&settings).err().map(|e| e.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("connection `api`: unknown pagination `pages`")),
+            "{error:?}"
+        );
+    }
 
     #[test]
     fn finds_the_next_link() {

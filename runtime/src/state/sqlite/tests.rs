@@ -28,6 +28,13 @@ fn temp_db(name: &str) -> std::path::PathBuf {
     dir.join("nested").join("state.db")
 }
 
+/// Removes the folder `temp_db` made for `path`.
+fn remove_temp(path: &std::path::Path) {
+    if let Some(dir) = path.parent().and_then(std::path::Path::parent) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 #[test]
 fn a_run_shows_as_running_until_it_is_finished() -> Result<(), StoreError> {
     let mut store = SqliteStore::in_memory()?;
@@ -122,6 +129,7 @@ fn a_file_store_uses_wal_and_keeps_its_data() -> Result<(), StoreError> {
         .map_err(sql)?;
     assert_eq!(mode, "wal");
     assert_eq!(store.run(id)?.map(|r| r.status), Some(RunStatus::Running));
+    remove_temp(&path);
     Ok(())
 }
 
@@ -133,6 +141,7 @@ fn a_newer_schema_is_refused() -> Result<(), StoreError> {
     db.execute_batch("PRAGMA user_version = 99").map_err(sql)?;
     drop(db);
     let error = SqliteStore::open(&path).err();
+    remove_temp(&path);
     assert!(error.is_some_and(|e| e.0.contains("schema version 99")));
     Ok(())
 }
