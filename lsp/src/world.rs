@@ -280,7 +280,7 @@ impl Snapshot {
         let applied = catch_unwind(AssertUnwindSafe(|| {
             changed
                 .into_iter()
-                .all(|(file, text)| analysis.update(file, text))
+                .all(|(file, text)| analysis.update(file, text).is_some())
         }));
         match applied {
             Ok(true) => {
