@@ -332,6 +332,14 @@ impl Host {
     /// The analysis of a project for its current documents, brought up to date when
     /// stale.
     pub fn fresh(&mut self, key: &ProjectKey) -> &Snapshot {
+        let generation = self.documents().generation(key);
+        if self
+            .snapshots
+            .get(key)
+            .is_some_and(|s| s.generation == generation)
+        {
+            return &self.snapshots[key];
+        }
         let (generation, buffers, reload) = {
             let mut docs = self.documents();
             let buffers: Buffers = docs
