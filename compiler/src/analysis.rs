@@ -36,6 +36,18 @@ pub struct Analysis {
     memo: Memo,
 }
 
+/// What [`Analysis::update`] had to redo after an edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redone {
+    /// Nothing: the text was the same.
+    Nothing,
+    /// Parse and check this many declarations (the edited ones and the one before),
+    /// and the project-wide checks.
+    Declarations(usize),
+    /// Resolve and check the whole project: a declaration's interface changed.
+    Project,
+}
+
 /// The intermediate results of an analysis, by file and declaration.
 #[derive(Debug, Default)]
 struct Memo {
@@ -348,17 +360,13 @@ impl Analysis {
     /// after them move. When the edit leaves every declaration's interface alone (the
     /// usual edit of a map or flow body, a test, an environment), only the touched
     /// declarations are checked again and the project-wide checks redone; otherwise the
-    /// project is resolved and checked again from the parsed trees. Returns false, and
-    /// changes nothing, when `file` is not one of the parsed sources.
-    pub fn update(&mut self, file: FileId, text: String) -> bool {
-        let Some(index) = self.files.iter().position(|(id, _)| *id == file) else {
-            return false;
-        };
-        let Some(source) = self.memo.sources.get(index) else {
-            return false;
-        };
+    /// project is resolved and checked again from the parsed trees. Returns what was
+    /// redone; `None`, with nothing changed, when `file` is not one of the parsed sources.
+    pub fn update(&mut self, file: FileId, text: String) -> Option<Redone> {
+        let index = self.files.iter().position(|(id, _)| *id == file)?;
+        let source = self.memo.sources.get(index)?;
         if source.text == text {
-            return true;
+            return Some(Redone::Nothing);
         }
         // The chunks that read alike before and after the edit, at both ends. The one
         // before the edit is parsed again too, so that the edited text always replaces
@@ -475,7 +483,7 @@ impl Analysis {
             for (i, found) in self.memo.found.iter_mut().enumerate() {
                 for (k, findings) in found.iter_mut().enumerate() {
                     let replaced = i == index && (first_item..first_item + old_items).contains(&k);
-                    if !replaced {
+                    if !replaced && findings.files.contains(&file) {
                         findings.relocate(&shift);
                     }
                 }
@@ -488,6 +496,8 @@ impl Analysis {
                 })
                 .collect();
             self.memo.found[index].splice(first_item..first_item + old_items, rechecked);
+            self.finish();
+            Some(Redone::Declarations(new_items))
         } else {
             // Checked from the texts as read, as a fresh analysis is: credentials are
             // masked again at the end.
@@ -501,9 +511,9 @@ impl Analysis {
             self.program = program;
             self.memo.resolved = resolved;
             self.memo.found = self.check_all();
+            self.finish();
+            Some(Redone::Project)
         }
-        self.finish();
-        true
     }
 
     /// Checks every declaration of every file.

@@ -51,6 +51,12 @@ impl<T: Relocate> Relocate for Vec<T> {
     }
 }
 
+impl<T: Relocate + Clone> Relocate for Rc<T> {
+    fn relocate(&mut self, shift: &Shift) {
+        Rc::make_mut(self).relocate(shift);
+    }
+}
+
 impl<T: Relocate> Relocate for Option<T> {
     fn relocate(&mut self, shift: &Shift) {
         if let Some(value) = self {
@@ -130,7 +136,9 @@ fn type_moves(ty: &Type, shift: &Shift) -> bool {
 
 impl Relocate for Program {
     fn relocate(&mut self, shift: &Shift) {
-        for schema in &mut self.schemas {
+        // A schema's fields, and the inline records of a map's signature, are declared
+        // in the file of its name (or in an imported schema file, which never moves).
+        for schema in self.schemas.iter_mut().filter(|s| s.loc.file == shift.file) {
             schema.loc.relocate(shift);
             relocate_record(&mut schema.record, shift);
         }
@@ -143,7 +151,7 @@ impl Relocate for Program {
         for connection in self.connections.values_mut() {
             connection.loc.relocate(shift);
         }
-        for map in self.maps.values_mut() {
+        for map in self.maps.values_mut().filter(|m| m.loc.file == shift.file) {
             map.loc.relocate(shift);
             map.source.relocate(shift);
             map.target.relocate(shift);
@@ -201,6 +209,67 @@ impl Relocate for Findings {
             ty.relocate(shift);
         }
     }
+}
+
+/// The files the locations of some findings point into, sorted.
+pub(crate) fn files_of(findings: &Findings) -> Vec<FileId> {
+    let mut files = Vec::new();
+    let mut add = |loc: &Loc| files.push(loc.file);
+    for d in &findings.diagnostics {
+        add(&d.primary.loc);
+        d.secondary.iter().for_each(|l| add(&l.loc));
+        d.fixes
+            .iter()
+            .flat_map(|f| &f.edits)
+            .for_each(|e| add(&e.loc));
+    }
+    let mut types: Vec<&Type> = Vec::new();
+    if let Some(map) = &findings.map {
+        types.extend([&map.source, &map.target]);
+        types.extend(map.fields.iter().map(|(_, ty)| ty));
+    }
+    if let Some(flow) = &findings.flow {
+        for step in &flow.steps {
+            add(&step.loc);
+            types.push(&step.record);
+        }
+    }
+    for (_, _, loc) in findings
+        .map_calls
+        .iter()
+        .chain(&findings.flow_triggers)
+        .chain(&findings.used_connections)
+    {
+        add(loc);
+    }
+    for (_, name, close, _) in &findings.bound {
+        add(name);
+        add(close);
+    }
+    findings
+        .redactions
+        .iter()
+        .chain(&findings.decimal_literals)
+        .for_each(&mut add);
+    for (loc, ty) in &findings.parameters {
+        add(loc);
+        types.push(ty);
+    }
+    while let Some(ty) = types.pop() {
+        match ty {
+            Type::Record(record) => {
+                for field in &record.fields {
+                    add(&field.loc);
+                    types.push(&field.ty);
+                }
+            }
+            Type::List(inner) | Type::Optional(inner) => types.push(inner),
+            _ => {}
+        }
+    }
+    files.sort_unstable();
+    files.dedup();
+    files
 }
 
 #[cfg(test)]

@@ -20,9 +20,9 @@ use weft_compiler::builtins::BUILTINS;
 use weft_compiler::connectors::{AUTH_SCHEMES, KINDS};
 use weft_compiler::parse::{self, ITEM_KEYWORDS};
 use weft_compiler::resolve::{self, Program, TypeSymbol, SCALARS};
-use weft_compiler::source::FileId;
+use weft_compiler::source::{FileId, Span};
 use weft_compiler::syntax::token::{lex, Token};
-use weft_compiler::syntax::{Item, MapDecl};
+use weft_compiler::syntax::{File, Item, MapDecl};
 use weft_compiler::types::Type;
 
 use crate::hover::name_text;
@@ -86,20 +86,31 @@ struct Block<'a> {
 
 impl<'a> Context<'a> {
     /// The text with the word at the cursor replaced by [`MARKER`], parsed, and the
-    /// name found at the marker.
+    /// name found at the marker. Only the declaration around the cursor is parsed:
+    /// parsing never crosses from one declaration into the next.
     /// When that does not parse, the brackets left open before the cursor are closed
     /// right after the marker (`count(xs, x => x.` becomes `count(xs, x => x.MARKER)`).
     fn marker_hit(&self) -> Option<lookup::Hit> {
+        let chunk = parse::chunk_at(self.text, self.word_start);
         let before = &self.text[..self.word_start];
         let after = self.text.get(self.offset..).unwrap_or("");
         let attempt = |closers: &str| {
             let patched = format!("{before}{MARKER}{closers}{after}");
-            let (tree, _) = parse::parse(&patched, self.file);
+            let grown = patched.len() as isize - self.text.len() as isize;
+            let region = Span::new(chunk.start, chunk.end.saturating_add_signed(grown));
+            let items = parse::parse_chunks(&patched, region, self.file)
+                .into_iter()
+                .flat_map(|c| c.items)
+                .collect();
+            let tree = File {
+                items,
+                comments: Vec::new(),
+            };
             let hit = lookup::find(self.program, self.file, &tree, self.word_start)?;
             (hit.span.start == self.word_start).then_some(hit)
         };
         attempt("").or_else(|| {
-            let closers = open_brackets(before);
+            let closers = open_brackets(&self.text[chunk.start..self.word_start]);
             (!closers.is_empty()).then(|| attempt(&closers)).flatten()
         })
     }
@@ -219,12 +230,16 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The block of the cursor, from the start of its declaration: parsing never
+    /// continues a block past a line that starts a declaration.
     fn block(&self) -> Block<'a> {
         let text: &'a str = self.text;
         let mut depth = 0usize;
         let mut keyword = None;
         let mut block = None;
-        for (token, span) in lex(&text[..self.word_start]) {
+        let start = parse::chunk_at(text, self.word_start).start;
+        for (token, span) in lex(&text[start..self.word_start]) {
+            let span = span.shift(start);
             match token {
                 Token::Ident(word) if depth == 0 && ITEM_KEYWORDS.contains(&word) => {
                     let column_zero =

@@ -20,8 +20,10 @@ use crate::{
 };
 use weft_compiler::diff::side::{self, LoadError};
 
-/// How long typing must pause before a project is checked again.
-const DEBOUNCE: Duration = Duration::from_millis(120);
+/// How long after an edit its project is checked: long enough for the rest of a burst
+/// of changes the client sent together to arrive (the newest one wins), too short to
+/// notice. Checking an edit takes milliseconds ([`weft_compiler::analysis::Analysis::update`]).
+const DEBOUNCE: Duration = Duration::from_millis(5);
 
 /// The server state shared by all handlers.
 pub struct Backend {
@@ -352,7 +354,7 @@ impl LanguageServer for Backend {
                 return;
             };
             // Files that are not open (imported schemas, other sources) may have changed too.
-            docs.bump(&key);
+            docs.reload(&key);
             key
         };
         self.refresh(key, None);

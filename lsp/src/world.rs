@@ -8,10 +8,13 @@
 //!
 //! Freshness is counted per project: every edit bumps the project's generation. An
 //! analysis remembers the generation it read, so a newer edit makes it stale, and a
-//! stale analysis is redone before any request is answered from it; diagnostics of an
-//! analysis that went stale while it ran are dropped (the newer edit publishes its own).
+//! stale analysis is brought up to date before any request is answered from it:
+//! edited buffers are applied to it ([`Analysis::update`], which redoes only what the
+//! edit touched); after a save or a close, when files on disk may have changed, the
+//! project is analysed again. Diagnostics of an analysis that went stale while it ran
+//! are dropped (the newer edit publishes its own).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
@@ -77,6 +80,8 @@ pub struct Documents {
     open: HashMap<PathBuf, Document>,
     generations: HashMap<ProjectKey, u64>,
     counter: u64,
+    /// Projects whose files on disk may have changed: analysed again from scratch.
+    reload: HashSet<ProjectKey>,
 }
 
 impl Documents {
@@ -95,6 +100,18 @@ impl Documents {
         self.counter += 1;
         self.generations.insert(key.clone(), self.counter);
         self.counter
+    }
+
+    /// Marks a project as changed on disk (a save, a closed buffer): its next analysis
+    /// reads every file again. Returns the new generation.
+    pub fn reload(&mut self, key: &ProjectKey) -> u64 {
+        self.reload.insert(key.clone());
+        self.bump(key)
+    }
+
+    /// Whether the project must be read again from disk; clears the mark.
+    fn take_reload(&mut self, key: &ProjectKey) -> bool {
+        self.reload.remove(key)
     }
 
     /// Opens a document or replaces its text; returns its project and the project's new
@@ -135,7 +152,7 @@ impl Documents {
     /// Closes a document; returns it.
     pub fn close(&mut self, path: &Path) -> Option<Document> {
         let doc = self.open.remove(path)?;
-        self.bump(&doc.project);
+        self.reload(&doc.project);
         Some(doc)
     }
 
@@ -181,8 +198,11 @@ pub struct Snapshot {
     /// The analysis, or the message of the panic that stopped it.
     pub outcome: Result<Analysis, String>,
     /// The open documents it read: canonical path to (URI, text, version).
-    pub buffers: HashMap<PathBuf, (Uri, String, i32)>,
+    pub buffers: Buffers,
 }
+
+/// Open documents of a project: canonical path to (URI, text, version).
+pub type Buffers = HashMap<PathBuf, (Uri, String, i32)>;
 
 impl Snapshot {
     /// The analysis, or an error for requests when the checker failed.
@@ -233,6 +253,48 @@ impl Snapshot {
         analysis.db.find(path)
     }
 
+    /// Applies the changed buffers to the analysis; false when that is not possible (a
+    /// buffer closed, a file new to the project, a checker that failed), and the project
+    /// must be analysed again.
+    fn update(&mut self, buffers: &Buffers) -> bool {
+        let Ok(analysis) = &mut self.outcome else {
+            return false;
+        };
+        if self.buffers.keys().any(|path| !buffers.contains_key(path)) {
+            return false;
+        }
+        let mut changed = Vec::new();
+        for (path, (_, text, _)) in buffers {
+            if self
+                .buffers
+                .get(path)
+                .is_some_and(|(_, old, _)| old == text)
+            {
+                continue;
+            }
+            let Some(file) = analysis.db.find(path) else {
+                return false;
+            };
+            changed.push((file, text.clone()));
+        }
+        let applied = catch_unwind(AssertUnwindSafe(|| {
+            changed
+                .into_iter()
+                .all(|(file, text)| analysis.update(file, text).is_some())
+        }));
+        match applied {
+            Ok(true) => {
+                self.buffers = buffers.clone();
+                true
+            }
+            Ok(false) => false,
+            Err(payload) => {
+                self.outcome = Err(panic_message(payload.as_ref()));
+                false
+            }
+        }
+    }
+
     /// The version of an open document as the analysis read it.
     pub fn version(&self, uri: &Uri) -> Option<i32> {
         self.buffers
@@ -267,23 +329,41 @@ impl Host {
         }
     }
 
-    /// The analysis of a project for its current documents, redone when stale.
+    /// The analysis of a project for its current documents, brought up to date when
+    /// stale.
     pub fn fresh(&mut self, key: &ProjectKey) -> &Snapshot {
-        let (generation, buffers) = {
-            let docs = self.documents();
-            let buffers: HashMap<PathBuf, (Uri, String, i32)> = docs
+        let generation = self.documents().generation(key);
+        if self
+            .snapshots
+            .get(key)
+            .is_some_and(|s| s.generation == generation)
+        {
+            return &self.snapshots[key];
+        }
+        let (generation, buffers, reload) = {
+            let mut docs = self.documents();
+            let buffers: Buffers = docs
                 .open
                 .iter()
                 .filter(|(_, d)| d.project == *key)
                 .map(|(p, d)| (p.clone(), (d.uri.clone(), d.text.clone(), d.version)))
                 .collect();
-            (docs.generation(key), buffers)
+            (docs.generation(key), buffers, docs.take_reload(key))
         };
         let stale = self
             .snapshots
             .get(key)
             .is_none_or(|s| s.generation != generation);
-        if stale {
+        let updated = stale
+            && !reload
+            && self.snapshots.get_mut(key).is_some_and(|snapshot| {
+                let done = snapshot.update(&buffers);
+                if done {
+                    snapshot.generation = generation;
+                }
+                done
+            });
+        if stale && !updated {
             let outcome = analyse(key, &buffers);
             self.snapshots.insert(
                 key.clone(),
@@ -350,10 +430,7 @@ impl Host {
 }
 
 /// Runs the checker for a project, turning a panic into an error message.
-fn analyse(
-    key: &ProjectKey,
-    buffers: &HashMap<PathBuf, (Uri, String, i32)>,
-) -> Result<Analysis, String> {
+fn analyse(key: &ProjectKey, buffers: &Buffers) -> Result<Analysis, String> {
     let run = || match key {
         ProjectKey::Root(root) => {
             let overrides = buffers

@@ -268,10 +268,10 @@ impl Checker<'_> {
                 .with_note(note),
             );
         }
-        self.found.flow = Some(TypedFlow {
+        self.found.flow = Some(std::rc::Rc::new(TypedFlow {
             name: decl.name.name.clone(),
             steps,
-        });
+        }));
     }
 
     fn resolve_type(&mut self, ty: &crate::syntax::TypeExpr) -> Type {

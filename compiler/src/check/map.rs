@@ -70,12 +70,12 @@ impl Checker<'_> {
             }
         }
         self.current_map = None;
-        self.found.map = Some(TypedMap {
+        self.found.map = Some(std::rc::Rc::new(TypedMap {
             name: decl.name.name.clone(),
             source: signature.source,
             target: signature.target,
             fields,
-        });
+        }));
     }
 
     /// The type of the target field an assignment sets, reporting unknown fields. On

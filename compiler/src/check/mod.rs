@@ -11,6 +11,7 @@ mod map;
 mod testing;
 
 use std::collections::{BTreeMap, HashSet};
+use std::rc::Rc;
 
 use petgraph::graphmap::DiGraphMap;
 
@@ -58,9 +59,9 @@ fn cycles<'n>(edges: impl Iterator<Item = (&'n str, &'n str, Loc)>) -> Vec<(Stri
 #[derive(Debug, Clone, Default)]
 pub struct Typed {
     /// For each map: its signature and the type of every assignment.
-    pub maps: Vec<TypedMap>,
+    pub maps: Vec<Rc<TypedMap>>,
     /// For each flow: the record type after every step.
-    pub flows: Vec<TypedFlow>,
+    pub flows: Vec<Rc<TypedFlow>>,
     /// Source text holding literal credentials, which renderings must mask.
     pub redactions: Vec<Loc>,
     /// Integer literals that stand for Decimals (`price * 2` with a Decimal price).
@@ -140,8 +141,8 @@ pub(crate) type Bound = (String, Loc, Loc, HashSet<String>);
 #[derive(Debug, Clone, Default)]
 pub struct Findings {
     pub(crate) diagnostics: Vec<Diagnostic>,
-    pub(crate) map: Option<TypedMap>,
-    pub(crate) flow: Option<TypedFlow>,
+    pub(crate) map: Option<Rc<TypedMap>>,
+    pub(crate) flow: Option<Rc<TypedFlow>>,
     pub(crate) map_calls: Vec<Link>,
     pub(crate) flow_triggers: Vec<Link>,
     pub(crate) used_connections: Vec<Link>,
@@ -150,6 +151,8 @@ pub struct Findings {
     pub(crate) decimal_literals: Vec<Loc>,
     pub(crate) float_literals: Vec<Loc>,
     pub(crate) parameters: Vec<(Loc, Type)>,
+    /// The files all these point into, so that an edit of another file leaves them be.
+    pub(crate) files: Vec<FileId>,
 }
 
 /// Checks one declaration of `file` against the resolved program. Promotion blocks are
@@ -175,6 +178,7 @@ pub fn check_item(
         | Item::Promotion(_)
         | Item::Error(_) => {}
     }
+    checker.found.files = crate::relocate::files_of(&checker.found);
     checker.found
 }
 

@@ -78,6 +78,31 @@ pub fn chunk_starts(text: &str) -> Vec<usize> {
         .collect()
 }
 
+/// The chunk that holds `offset`: from the last chunk start at or before it to the
+/// next one (or the end of the text). Found by looking at the lines around `offset`
+/// only.
+pub fn chunk_at(text: &str, offset: usize) -> Span {
+    let offset = crate::source::floor_char_boundary(text, offset.min(text.len()));
+    let is_start = |at: usize| {
+        at == 0
+            || (text.as_bytes().get(at - 1) == Some(&b'\n')
+                && declaration_keyword(text, at).is_some())
+    };
+    let mut start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    while !is_start(start) {
+        start = text[..start - 1].rfind('\n').map_or(0, |i| i + 1);
+    }
+    let mut end = offset;
+    loop {
+        match text[end..].find('\n') {
+            Some(i) if is_start(end + i + 1) => break end += i + 1,
+            Some(i) => end += i + 1,
+            None => break end = text.len(),
+        }
+    }
+    Span::new(start, end)
+}
+
 /// The declaration keyword at `offset`, when a whole word is one there.
 pub fn declaration_keyword(text: &str, offset: usize) -> Option<&'static str> {
     let rest = text.get(offset..)?;

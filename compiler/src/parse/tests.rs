@@ -139,3 +139,26 @@ fn an_unclosed_block_ends_at_the_next_declaration() {
         ]
     );
 }
+
+#[test]
+fn the_chunk_at_an_offset_is_the_one_chunk_starts_give() {
+    use super::{chunk_at, chunk_starts};
+    use crate::source::Span;
+    for text in [
+        "",
+        "schema A { a: Int }",
+        "// intro\n\nschema A {\n  a: Int\n}\nmap m(a: A) -> A {\n  a = a.a\n}\n",
+        "schema A {\r\n  a: Int\r\n}\r\nmapping x\r\nmap m\r\n  schema indented\nflow",
+        "connection erp:\nmap\n\nenum E { a }\ntest \"t\" {}\n",
+    ] {
+        let mut starts = chunk_starts(text);
+        starts.push(text.len());
+        for offset in 0..=text.len() {
+            let i = starts[1..]
+                .partition_point(|&s| s <= offset)
+                .min(starts.len() - 2);
+            let want = Span::new(starts[i], starts[i + 1]);
+            assert_eq!(chunk_at(text, offset), want, "{text:?} at {offset}");
+        }
+    }
+}
