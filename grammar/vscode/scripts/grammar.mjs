@@ -39,13 +39,14 @@ export const ITEM_KEYWORDS = [
 ];
 
 /** The built-in scalar types. */
-export const SCALARS = ["Int", "Decimal", "String", "Bool", "Date", "Timestamp", "Json"];
+export const SCALARS = ["Int", "Decimal", "Float", "String", "Bool", "Date", "Timestamp", "Json"];
 
 /** The built-in functions (grammar/README.md section 7). */
 export const BUILTINS = [
   "upper", "lower", "trim", "length", "substring", "replace", "contains", "starts_with",
   "ends_with", "split", "join", "pad_left", "concat", "hash", "uuid", "to_string", "to_int",
-  "to_decimal", "int_to_decimal", "round", "floor", "ceil", "abs", "min", "max",
+  "to_decimal", "int_to_decimal", "to_float", "int_to_float", "float_to_decimal",
+  "decimal_to_float", "round", "floor", "ceil", "abs", "min", "max",
   "parse_date", "parse_timestamp", "format_date", "today", "now", "add_days", "date_of",
   "days_between", "sum", "count", "map", "filter", "any", "all", "first", "is_empty", "size",
   "coalesce",
