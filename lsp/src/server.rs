@@ -23,7 +23,7 @@ use weft_compiler::diff::side::{self, LoadError};
 /// How long after an edit its project is checked: long enough for the rest of a burst
 /// of changes the client sent together to arrive (the newest one wins), too short to
 /// notice. Checking an edit takes milliseconds ([`weft_compiler::analysis::Analysis::update`]).
-const DEBOUNCE: Duration = Duration::from_millis(5);
+const DEBOUNCE: Duration = Duration::from_millis(2);
 
 /// The server state shared by all handlers.
 pub struct Backend {
