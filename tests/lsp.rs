@@ -1120,3 +1120,203 @@ fn semantic_diff_of_the_buffers_against_git_and_artifacts() {
     );
     server.stop();
 }
+
+/// The LSP position of a byte offset in `text` (UTF-16 columns).
+fn position_of(text: &str, offset: usize) -> Value {
+    let line = text[..offset].matches('\n').count();
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let character: usize = text[line_start..offset].chars().map(char::len_utf16).sum();
+    json!({ "line": line, "character": character })
+}
+
+/// An offset on a character boundary at or before `offset`, never between `\r` and `\n`
+/// (an editor puts no cursor there).
+fn cursor(text: &str, offset: usize) -> usize {
+    let mut at = offset.min(text.len());
+    while !text.is_char_boundary(at)
+        || (at > 0 && text[..at].ends_with('\r') && text[at..].starts_with('\n'))
+    {
+        at -= 1;
+    }
+    at
+}
+
+/// One random edit: in the file `file` (wrapped) of customer-sync, at `at` (a fraction of
+/// its length), `delete` bytes replaced by `insert`.
+#[derive(Debug, Clone)]
+struct RandomEdit {
+    file: usize,
+    at: f64,
+    delete: usize,
+    insert: String,
+}
+
+fn random_edits() -> impl proptest::strategy::Strategy<Value = Vec<RandomEdit>> {
+    use proptest::prelude::*;
+    let insert = prop_oneof![
+        Just(String::new()),
+        Just("\n".to_string()),
+        Just("}".to_string()),
+        Just("{".to_string()),
+        Just(" oops".to_string()),
+        Just("\"".to_string()),
+        Just("c.".to_string()),
+        Just(" => ".to_string()),
+        Just("/// doc\n".to_string()),
+        Just("\nschema Extra { a: Int }\n".to_string()),
+        Just("\nmap m2(c: ErpCustomer) -> SalesforceAccount {\n  Name = c.".to_string()),
+        Just(
+            "\nflow f2 {\n  trigger manual\n  read erp.get(\"/x\") as [ErpCustomer]\n".to_string()
+        ),
+        Just("map ".to_string()),
+        Just("é😀".to_string()),
+        "[a-z_ .=(){}\n]{0,10}",
+        "\\PC{0,3}",
+    ];
+    proptest::collection::vec(
+        (0usize..6, 0.0f64..=1.0, 0usize..30, insert).prop_map(|(file, at, delete, insert)| {
+            RandomEdit {
+                file,
+                at,
+                delete,
+                insert,
+            }
+        }),
+        1..6,
+    )
+}
+
+/// Diagnostics as `(start, end, code, message)` in byte offsets of `text`, sorted.
+fn comparable(text: &str, diagnostics: &[Value]) -> Vec<(usize, usize, String, String)> {
+    let mut out: Vec<_> = diagnostics
+        .iter()
+        .map(|d| {
+            (
+                offset_of(text, &d["range"]["start"]),
+                offset_of(text, &d["range"]["end"]),
+                d["code"].as_str().unwrap_or("").to_string(),
+                d["message"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn random_edits_never_crash_the_server_and_end_where_a_fresh_check_does() {
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use weft_compiler::analysis::check_project_with;
+
+    let server = RefCell::new(Server::start());
+    let files = [
+        "schemas.weft",
+        "maps.weft",
+        "flows.weft",
+        "environments.weft",
+        "tests.weft",
+        "delivery.weft",
+    ];
+    // The buffers the server holds, by file name, and their versions.
+    let buffers: RefCell<HashMap<&str, (String, i32)>> = RefCell::new(HashMap::new());
+    // The last diagnostics published for each URI.
+    let published: RefCell<HashMap<String, Vec<Value>>> = RefCell::new(HashMap::new());
+    // The server's state carries over from case to case, so a failing case is reported
+    // as it ran, not shrunk.
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        failure_persistence: None,
+        max_shrink_iters: 0,
+        ..Config::default()
+    });
+    let outcome = runner.run(&random_edits(), |edits| {
+        let mut server = server.borrow_mut();
+        let mut buffers = buffers.borrow_mut();
+        let mut published = published.borrow_mut();
+        let mut last = None;
+        for edit in &edits {
+            let name = files[edit.file % files.len()];
+            let relative = format!("customer-sync/src/{name}");
+            let (text, version) = match buffers.get(name) {
+                Some((text, version)) => (text.clone(), *version),
+                None => {
+                    let text = server.read(&relative);
+                    server.open(&relative, &text);
+                    (text, 1)
+                }
+            };
+            let start = cursor(&text, (text.len() as f64 * edit.at) as usize);
+            let end = cursor(&text, start + edit.delete).max(start);
+            let new_text = format!("{}{}{}", &text[..start], edit.insert, &text[end..]);
+            let uri = server.uri(&relative);
+            server.notify(
+                "textDocument/didChange",
+                json!({
+                    "textDocument": { "uri": uri, "version": version + 1 },
+                    "contentChanges": [{
+                        "range": { "start": position_of(&text, start), "end": position_of(&text, end) },
+                        "text": edit.insert,
+                    }],
+                }),
+            );
+            buffers.insert(name, (new_text, version + 1));
+            last = Some((uri, version + 1));
+        }
+        // The edited document's diagnostics come with the version checked; the other
+        // files' changes of the same check follow at once.
+        let mut messages: Vec<Value> = Vec::new();
+        if let Some((uri, version)) = last {
+            let done = server.wait("the diagnostics of the last edit", |m| {
+                m["method"] == "textDocument/publishDiagnostics"
+                    && m["params"]["uri"] == json!(uri)
+                    && m["params"]["version"] == json!(version)
+            });
+            std::thread::sleep(Duration::from_millis(150));
+            messages.append(&mut server.backlog);
+            messages.push(done);
+        }
+        messages.extend(server.inbox.try_iter());
+        for message in messages {
+            if message["method"] == "textDocument/publishDiagnostics" {
+                let uri = message["params"]["uri"].as_str().unwrap_or("").to_string();
+                let list = message["params"]["diagnostics"].as_array().cloned().unwrap_or_default();
+                published.insert(uri, list);
+            }
+        }
+        let overrides: HashMap<PathBuf, String> = buffers
+            .iter()
+            .map(|(name, (text, _))| (server.path(&format!("customer-sync/src/{name}")), text.clone()))
+            .collect();
+        let fresh = check_project_with(&server.path("customer-sync"), &overrides);
+        for name in files {
+            let relative = format!("customer-sync/src/{name}");
+            let text = buffers.get(name).map_or_else(|| server.read(&relative), |(t, _)| t.clone());
+            let path = server.path(&relative);
+            let mut want: Vec<_> = fresh
+                .diagnostics
+                .iter()
+                .filter(|d| fresh.db.get(d.primary.loc.file).path == path)
+                .map(|d| {
+                    let mut message = d.message.clone();
+                    for note in &d.notes {
+                        message.push_str("\nnote: ");
+                        message.push_str(note);
+                    }
+                    (d.primary.loc.span.start, d.primary.loc.span.end, d.code.as_str().to_string(), message)
+                })
+                .collect();
+            want.sort();
+            let got = comparable(&text, published.get(&server.uri(&relative)).map_or(&[][..], Vec::as_slice));
+            if got != want {
+                return Err(TestCaseError::fail(format!("{name} after {edits:?}:\n server {got:#?}\n fresh {want:#?}")));
+            }
+        }
+        Ok(())
+    });
+    if let Err(failure) = outcome {
+        panic!("{failure}");
+    }
+    server.into_inner().stop();
+}

@@ -23,7 +23,7 @@ use weft_compiler::diff::side::{self, LoadError};
 /// How long after an edit its project is checked: long enough for the rest of a burst
 /// of changes the client sent together to arrive (the newest one wins), too short to
 /// notice. Checking an edit takes milliseconds ([`weft_compiler::analysis::Analysis::update`]).
-const DEBOUNCE: Duration = Duration::from_millis(5);
+const DEBOUNCE: Duration = Duration::from_millis(2);
 
 /// The server state shared by all handlers.
 pub struct Backend {
@@ -49,13 +49,14 @@ impl Backend {
         tokio::spawn(async move { publish(&client, &world, key, always).await });
     }
 
-    /// Checks a project once edits pause: a newer edit of the project wins.
-    fn refresh_later(&self, key: ProjectKey, generation: u64) {
+    /// Checks a project once edits pause: a newer edit of the project wins. The edited
+    /// document's diagnostics are sent even when unchanged, with the version checked.
+    fn refresh_later(&self, key: ProjectKey, generation: u64, edited: Uri) {
         let (client, world) = (self.client.clone(), self.world.clone());
         tokio::spawn(async move {
             tokio::time::sleep(DEBOUNCE).await;
             if world.documents().generation(&key) == generation {
-                publish(&client, &world, key, None).await;
+                publish(&client, &world, key, Some(edited)).await;
             }
         });
     }
@@ -241,7 +242,7 @@ impl LanguageServer for Backend {
                 text_document_sync: Some(TextDocumentSyncCapability::Options(
                     TextDocumentSyncOptions {
                         open_close: Some(true),
-                        change: Some(TextDocumentSyncKind::FULL),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
                         save: Some(TextDocumentSyncSaveOptions::Supported(true)),
                         ..TextDocumentSyncOptions::default()
                     },
@@ -319,6 +320,7 @@ impl LanguageServer for Backend {
         let Some(path) = path_of(&uri).filter(|_| is_weft(&uri)) else {
             return;
         };
+        let edited = uri.clone();
         let changed = {
             let mut docs = self.world.documents();
             // Not open yet (its didOpen may be handled after this): full text opens it.
@@ -329,7 +331,6 @@ impl LanguageServer for Backend {
             };
             for change in params.content_changes {
                 match change.range {
-                    // Full sync is what the server asks for; ranges are applied anyway.
                     Some(range) => {
                         let span = LineIndex::new(&text).span(range);
                         text.replace_range(span.start..span.end, &change.text);
@@ -340,7 +341,7 @@ impl LanguageServer for Backend {
             docs.update(path, uri, text, params.text_document.version)
         };
         if let Some((key, generation)) = changed {
-            self.refresh_later(key, generation);
+            self.refresh_later(key, generation, edited);
         }
     }
 
