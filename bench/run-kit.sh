@@ -46,5 +46,7 @@ sed -i 's/serde-baseline,roundtrip"/serde-baseline,roundtrip,weft,weft-jobs2"/g'
 grep -q 'roundtrip,weft,weft-jobs2"' "$WORK/run.sh" || { echo "run.sh: TOOLS not found; the kit changed" >&2; exit 2; }
 
 cd "$WORK"
-./run.sh
+# The kit builds (and `cargo clean`s) its peers beside itself: it must not see the target
+# directory weft was built in, or its clean would wipe that one.
+env -u CARGO_TARGET_DIR ./run.sh
 echo "results: $WORK/RESULTS.md"
