@@ -981,8 +981,11 @@ fn inlay_hints_and_code_lenses() {
     assert!(!rendered.contains("contact_to_sf⟨"), "{rendered}");
     assert!(rendered.contains("map customer_to_account⟨"), "{rendered}");
 
-    // Code lenses: run each test, diff each flow. Their commands are the editor's.
-    assert!(server.capabilities.get("executeCommandProvider").is_none());
+    // Code lenses: run each test (the server's own command), diff each flow (the editor's).
+    assert_eq!(
+        server.capabilities["executeCommandProvider"]["commands"],
+        json!(["weft.runTest"])
+    );
     let mut lenses = String::new();
     for file in [flows, tests] {
         let found = server.request(
@@ -1319,4 +1322,96 @@ fn random_edits_never_crash_the_server_and_end_where_a_fresh_check_does() {
         panic!("{failure}");
     }
     server.into_inner().stop();
+}
+
+/// `weft.runTest` runs one test of the editor's buffers: a pass is returned and shown;
+/// a failure also becomes a diagnostic at the failing expectation until the next edit,
+/// and the lens shows the last result.
+#[test]
+fn run_test_lens_runs_the_test_of_the_buffers() {
+    let mut server = Server::start();
+    let tests = "customer-sync/src/tests.weft";
+    let text = server.read(tests);
+    server.open(tests, &text);
+    server.diagnostics(tests, <[Value]>::is_empty);
+    let name = "Salesforce outage dead-letters after five retries";
+    let run = |server: &mut Server| {
+        let uri = server.uri(tests);
+        server.request(
+            "workspace/executeCommand",
+            json!({ "command": "weft.runTest", "arguments": [uri, name] }),
+        )
+    };
+
+    let passed = run(&mut server);
+    assert_eq!(passed["test"], json!(name), "{passed}");
+    assert_eq!(passed["passed"], json!(true), "{passed}");
+    assert_eq!(passed["failures"], json!([]));
+    let shown = server.wait("the pass message", |m| m["method"] == "window/showMessage");
+    assert_eq!(shown["params"]["type"], json!(3), "info: {shown}");
+    assert!(
+        shown["params"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with(&format!("Test `{name}` passed ("))),
+        "{shown}"
+    );
+
+    // An unsaved edit breaks the expectation: the run uses the buffer, not the disk.
+    let broken = text.replacen("expect dead_letters 2", "expect dead_letters 3", 1);
+    assert_ne!(broken, text);
+    server.change(tests, 2, &broken);
+    server.diagnostics(tests, <[Value]>::is_empty);
+    let failed = run(&mut server);
+    assert_eq!(failed["passed"], json!(false), "{failed}");
+    let failures = failed["failures"].as_array().cloned().unwrap_or_default();
+    assert_eq!(failures.len(), 1, "{failed}");
+    assert_eq!(failures[0]["code"], json!("W0900"), "{failed}");
+    let line = broken[..broken.find("expect dead_letters 3").unwrap_or(0)]
+        .matches('\n')
+        .count();
+    assert_eq!(failures[0]["range"]["start"]["line"], json!(line), "{failed}");
+    let published = server.diagnostics(tests, |d| d.len() == 1);
+    assert_eq!(published[0]["code"], json!("W0900"));
+    assert_eq!(published[0]["range"], failures[0]["range"]);
+    let shown = server.wait("the failure message", |m| m["method"] == "window/showMessage");
+    assert_eq!(shown["params"]["type"], json!(1), "error: {shown}");
+
+    // The lens shows the last result.
+    let lenses = server.request(
+        "textDocument/codeLens",
+        json!({ "textDocument": { "uri": server.uri(tests) } }),
+    );
+    let titles: Vec<&str> = lenses
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|l| l["command"]["arguments"][1] == json!(name))
+        .filter_map(|l| l["command"]["title"].as_str())
+        .collect();
+    assert_eq!(titles.len(), 1, "{lenses}");
+    assert!(titles[0].starts_with("▶ Run test · FAILED ("), "{titles:?}");
+
+    // The next edit clears the failure: its place may have moved.
+    server.change(tests, 3, &text);
+    server.diagnostics(tests, <[Value]>::is_empty);
+
+    // A test that does not exist, a command that does not exist: errors, not panics.
+    let uri = server.uri(tests);
+    let missing = server.request_raw(
+        "workspace/executeCommand",
+        json!({ "command": "weft.runTest", "arguments": [uri, "no such test"] }),
+    );
+    assert!(
+        missing["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no test `no such test`")),
+        "{missing}"
+    );
+    let unknown = server.request_raw(
+        "workspace/executeCommand",
+        json!({ "command": "weft.deploy", "arguments": [] }),
+    );
+    assert_eq!(unknown["error"]["code"], json!(-32602), "{unknown}");
+    server.stop();
 }

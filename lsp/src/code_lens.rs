@@ -1,6 +1,9 @@
 //! `textDocument/codeLens`: "▶ Run test" above each test and "Diff vs HEAD" above each
-//! flow. The server only offers the commands; the editor runs them: `weft.runTest` with
-//! the test runner, `weft.semanticDiff` by sending the `weft/semanticDiff` request.
+//! flow. `weft.runTest` is the server's own command ([`crate::run_test`]); after a run,
+//! its lens shows the result. The editor runs `weft.semanticDiff` by sending the
+//! `weft/semanticDiff` request.
+
+use std::collections::HashMap;
 
 use serde_json::json;
 use tower_lsp_server::ls_types::{CodeLens, Command, Range};
@@ -17,8 +20,14 @@ pub const RUN_TEST: &str = "weft.runTest";
 /// Shows what changed in one flow since git HEAD; arguments `[uri, flow name]`.
 pub const SEMANTIC_DIFF: &str = "weft.semanticDiff";
 
-/// The lenses of a file, in source order.
-pub fn code_lenses(snapshot: &Snapshot, analysis: &Analysis, file: FileId) -> Vec<CodeLens> {
+/// The lenses of a file, in source order; `titles` are the lens titles of tests run
+/// from the editor, by test name.
+pub fn code_lenses(
+    snapshot: &Snapshot,
+    analysis: &Analysis,
+    file: FileId,
+    titles: &HashMap<String, String>,
+) -> Vec<CodeLens> {
     let Some((_, tree)) = analysis.files.iter().find(|(id, _)| *id == file) else {
         return Vec::new();
     };
@@ -32,7 +41,9 @@ pub fn code_lenses(snapshot: &Snapshot, analysis: &Analysis, file: FileId) -> Ve
         .filter_map(|item| match item {
             Item::Test(test) => Some((
                 header(test.span, test.name.span),
-                "▶ Run test",
+                titles
+                    .get(&test.name.value)
+                    .map_or("▶ Run test", String::as_str),
                 RUN_TEST,
                 test.name.value.clone(),
             )),

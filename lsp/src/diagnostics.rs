@@ -31,11 +31,8 @@ pub fn collect(snapshot: &Snapshot) -> HashMap<Uri, Vec<Diagnostic>> {
             return out;
         }
     };
-    let mut converter = Converter {
-        snapshot,
-        analysis,
-        indexes: HashMap::new(),
-    };
+    let live = Live { snapshot, analysis };
+    let mut converter = Converter::new(&live);
     for (file, _) in &analysis.files {
         if let Some(uri) = converter.uri(*file) {
             out.entry(uri).or_default();
@@ -86,22 +83,98 @@ pub(crate) struct EditData {
     pub new_text: String,
 }
 
-struct Converter<'a> {
-    snapshot: &'a Snapshot,
-    analysis: &'a Analysis,
-    indexes: HashMap<FileId, LineIndex<'a>>,
+/// The files diagnostics point into: each one's URI and text as the client sees it.
+trait Files {
+    /// The URI of a file; `None` for files the client cannot open.
+    fn uri(&self, file: FileId) -> Option<Uri>;
+    /// Its text.
+    fn text(&self, file: FileId) -> &str;
 }
 
-impl<'a> Converter<'a> {
+/// The files of an analysis, read where they are.
+struct Live<'a> {
+    snapshot: &'a Snapshot,
+    analysis: &'a Analysis,
+}
+
+impl Files for Live<'_> {
     fn uri(&self, file: FileId) -> Option<Uri> {
         self.snapshot.file_uri(self.analysis, file)
     }
 
+    fn text(&self, file: FileId) -> &str {
+        self.snapshot.text(self.analysis, file)
+    }
+}
+
+/// A copy of a project's source files (URI and text), for placing diagnostics made
+/// after the analysis has moved on, such as those of a test run.
+#[derive(Debug, Default)]
+pub struct FileTable {
+    files: HashMap<FileId, (Uri, String)>,
+}
+
+impl FileTable {
+    /// The source files of an analysis as the client has them.
+    pub fn of(snapshot: &Snapshot, analysis: &Analysis) -> FileTable {
+        let files = analysis
+            .files
+            .iter()
+            .filter_map(|(file, _)| {
+                let uri = snapshot.file_uri(analysis, *file)?;
+                Some((*file, (uri, snapshot.text(analysis, *file).to_string())))
+            })
+            .collect();
+        FileTable { files }
+    }
+
+    /// Compiler diagnostics as LSP diagnostics, by file; those pointing outside the
+    /// table are left out.
+    pub fn convert(&self, diagnostics: &[compiler::Diagnostic]) -> HashMap<Uri, Vec<Diagnostic>> {
+        let mut converter = Converter::new(self);
+        let mut out: HashMap<Uri, Vec<Diagnostic>> = HashMap::new();
+        for diagnostic in diagnostics {
+            if let Some(uri) = converter.uri(diagnostic.primary.loc.file) {
+                let converted = converter.diagnostic(diagnostic);
+                out.entry(uri).or_default().push(converted);
+            }
+        }
+        out
+    }
+}
+
+impl Files for FileTable {
+    fn uri(&self, file: FileId) -> Option<Uri> {
+        self.files.get(&file).map(|(uri, _)| uri.clone())
+    }
+
+    fn text(&self, file: FileId) -> &str {
+        self.files.get(&file).map_or("", |(_, text)| text)
+    }
+}
+
+struct Converter<'a, F: Files> {
+    files: &'a F,
+    indexes: HashMap<FileId, LineIndex<'a>>,
+}
+
+impl<'a, F: Files> Converter<'a, F> {
+    fn new(files: &'a F) -> Self {
+        Converter {
+            files,
+            indexes: HashMap::new(),
+        }
+    }
+
+    fn uri(&self, file: FileId) -> Option<Uri> {
+        self.files.uri(file)
+    }
+
     fn range(&mut self, loc: Loc) -> Range {
-        let (snapshot, analysis) = (self.snapshot, self.analysis);
+        let files = self.files;
         self.indexes
             .entry(loc.file)
-            .or_insert_with(|| LineIndex::new(snapshot.text(analysis, loc.file)))
+            .or_insert_with(|| LineIndex::new(files.text(loc.file)))
             .range(loc.span)
     }
 

@@ -19,6 +19,7 @@ pub mod lookup;
 pub mod position;
 pub mod references;
 pub mod rename;
+pub mod run_test;
 pub mod semantic_diff;
 pub mod semantic_tokens;
 pub mod server;

@@ -2,6 +2,7 @@
 //! its request kind from the analysis of the document's project.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use crate::position::LineIndex;
 use crate::world::{self, path_of, ProjectKey, Snapshot, World};
 use crate::{
     code_action, code_lens, completion, definition, folding, formatting, hover, inlay_hints,
-    references, rename, semantic_diff, semantic_tokens, signature_help, symbols,
+    references, rename, run_test, semantic_diff, semantic_tokens, signature_help, symbols,
 };
 use weft_compiler::diff::side::{self, LoadError};
 
@@ -31,6 +32,8 @@ pub struct Backend {
     world: Arc<World>,
     /// Workspace folders from `initialize`, for workspace symbols before anything is open.
     roots: Mutex<Vec<PathBuf>>,
+    /// Whether the client asks for lenses again on `workspace/codeLens/refresh`.
+    lens_refresh: AtomicBool,
 }
 
 impl Backend {
@@ -40,6 +43,7 @@ impl Backend {
             client,
             world: Arc::new(World::new()),
             roots: Mutex::new(Vec::new()),
+            lens_refresh: AtomicBool::new(false),
         }
     }
 
@@ -91,6 +95,64 @@ impl Backend {
 }
 
 impl Backend {
+    /// `weft.runTest` with arguments `[uri, test name]`: runs the test of the editor's
+    /// version of the project, publishes its failures as diagnostics, shows the result
+    /// and returns it ([`run_test::Outcome`]).
+    async fn run_test(&self, arguments: &[LSPAny]) -> Result<LSPAny> {
+        let (Some(uri), Some(name)) = (
+            arguments.first().and_then(LSPAny::as_str),
+            arguments.get(1).and_then(LSPAny::as_str),
+        ) else {
+            return Err(invalid(format!(
+                "{} takes two arguments, the URI of a .weft file and a test name",
+                code_lens::RUN_TEST
+            )));
+        };
+        let path = uri
+            .parse::<Uri>()
+            .ok()
+            .and_then(|uri| path_of(&uri))
+            .ok_or_else(|| invalid(format!("{uri} is not a file")))?;
+        let name = name.to_string();
+        let prepared = self
+            .world
+            .run(move |host| {
+                let key = host.key_of(&path);
+                let snapshot = host.fresh(&key);
+                let analysis = snapshot.analysis()?;
+                run_test::prepare(snapshot, analysis, &name)
+                    .map(|prepared| (prepared, key.clone(), snapshot.generation))
+            })
+            .await
+            .map_err(internal)?;
+        let (prepared, key, generation) = prepared.map_err(failed)?;
+        let outcome = tokio::task::spawn_blocking(move || prepared.run())
+            .await
+            .map_err(|e| internal(format!("the test runner failed: {e}")))?;
+        let answer = serde_json::to_value(&outcome)
+            .map_err(|e| internal(format!("cannot encode the test result: {e}")))?;
+        let message = outcome.message();
+        let passed = outcome.passed;
+        let published = self
+            .world
+            .run(move |host| {
+                host.record_test(key.clone(), generation, outcome);
+                host.publish(&key, None)
+            })
+            .await
+            .map_err(internal)?;
+        for (uri, diagnostics, version) in published.unwrap_or_default() {
+            self.client.publish_diagnostics(uri, diagnostics, version).await;
+        }
+        let kind = if passed { MessageType::INFO } else { MessageType::ERROR };
+        self.client.show_message(kind, message).await;
+        if self.lens_refresh.load(Ordering::Relaxed) {
+            // Only a hint: a client that fails it keeps the old titles.
+            let _ = self.client.code_lens_refresh().await;
+        }
+        Ok(answer)
+    }
+
     /// `weft/semanticDiff`: the editor's version of the project (unsaved buffers
     /// included) against `HEAD`, a revision or an artifact.
     pub async fn semantic_diff(
@@ -237,6 +299,14 @@ impl LanguageServer for Backend {
             roots.push(root);
         }
         *world::lock(&self.roots) = roots;
+        let lens_refresh = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.code_lens.as_ref())
+            .and_then(|c| c.refresh_support)
+            .unwrap_or(false);
+        self.lens_refresh.store(lens_refresh, Ordering::Relaxed);
         Ok(InitializeResult {
             capabilities: ServerCapabilities {
                 text_document_sync: Some(TextDocumentSyncCapability::Options(
@@ -286,6 +356,10 @@ impl LanguageServer for Backend {
                 inlay_hint_provider: Some(OneOf::Left(true)),
                 code_lens_provider: Some(CodeLensOptions {
                     resolve_provider: Some(false),
+                }),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: vec![code_lens::RUN_TEST.to_string()],
+                    work_done_progress_options: WorkDoneProgressOptions::default(),
                 }),
                 ..ServerCapabilities::default()
             },
@@ -563,9 +637,28 @@ impl LanguageServer for Backend {
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
-        self.on_file(&params.text_document.uri, |snapshot, analysis, file| {
-            Some(code_lens::code_lenses(snapshot, analysis, file))
+        let uri = params.text_document.uri;
+        let titles = match path_of(&uri) {
+            Some(path) => self
+                .world
+                .run(move |host| host.test_titles(&host.key_of(&path)))
+                .await
+                .map_err(internal)?,
+            None => return Ok(None),
+        };
+        self.on_file(&uri, move |snapshot, analysis, file| {
+            Some(code_lens::code_lenses(snapshot, analysis, file, &titles))
         })
         .await
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        match params.command.as_str() {
+            code_lens::RUN_TEST => self.run_test(&params.arguments).await.map(Some),
+            other => Err(invalid(format!(
+                "unknown command `{other}`; this server runs `{}`",
+                code_lens::RUN_TEST
+            ))),
+        }
     }
 }

@@ -26,6 +26,7 @@ use weft_compiler::source::{FileId, Loc};
 
 use crate::diagnostics;
 use crate::position::LineIndex;
+use crate::run_test::Outcome;
 
 /// Which analysis a document belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -314,6 +315,15 @@ pub struct Host {
     /// What each project last published, so unchanged files are not sent again and
     /// files whose diagnostics went away get an empty list.
     published: HashMap<ProjectKey, HashMap<Uri, Vec<Diagnostic>>>,
+    /// The last run of each test from the editor, by project and test name.
+    test_runs: HashMap<ProjectKey, HashMap<String, TestRun>>,
+}
+
+/// A test run from the editor and the project generation it ran on: its failures are
+/// shown until the project is edited again, its result in the lens until the next run.
+struct TestRun {
+    generation: u64,
+    outcome: Outcome,
 }
 
 impl Host {
@@ -389,7 +399,13 @@ impl Host {
             return None;
         }
         let snapshot = self.snapshots.get(key)?;
-        let current = diagnostics::collect(snapshot);
+        let mut current = diagnostics::collect(snapshot);
+        let runs = self.test_runs.get(key).into_iter().flat_map(|m| m.values());
+        for run in runs.filter(|run| run.generation == generation) {
+            for (uri, list) in &run.outcome.diagnostics {
+                current.entry(uri.clone()).or_default().extend(list.iter().cloned());
+            }
+        }
         let previous = self.published.entry(key.clone()).or_default();
         let mut out: Vec<Publish> = Vec::new();
         for (uri, list) in &current {
@@ -407,10 +423,26 @@ impl Host {
         Some(out)
     }
 
+    /// Keeps the outcome of a test run on the project at `generation`.
+    pub fn record_test(&mut self, key: ProjectKey, generation: u64, outcome: Outcome) {
+        let runs = self.test_runs.entry(key).or_default();
+        runs.insert(outcome.test.clone(), TestRun { generation, outcome });
+    }
+
+    /// The lens title of each test run from the editor, by test name.
+    pub fn test_titles(&self, key: &ProjectKey) -> HashMap<String, String> {
+        self.test_runs.get(key).map_or_else(HashMap::new, |runs| {
+            runs.iter()
+                .map(|(name, run)| (name.clone(), run.outcome.lens_title()))
+                .collect()
+        })
+    }
+
     /// Forgets a project (its last document was closed) and returns empty lists for
     /// every file it had published diagnostics for.
     pub fn forget(&mut self, key: &ProjectKey) -> Vec<Publish> {
         self.snapshots.remove(key);
+        self.test_runs.remove(key);
         let mut out: Vec<Publish> = self
             .published
             .remove(key)
@@ -501,6 +533,7 @@ impl World {
                     documents: shared,
                     snapshots: HashMap::new(),
                     published: HashMap::new(),
+                    test_runs: HashMap::new(),
                 };
                 // Ends when the world, and with it the sender, is dropped.
                 while let Ok(job) = inbox.recv() {
