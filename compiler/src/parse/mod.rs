@@ -103,15 +103,19 @@ pub fn chunk_at(text: &str, offset: usize) -> Span {
     Span::new(start, end)
 }
 
-/// The declaration keyword at `offset`, when a whole word is one there.
+/// The declaration keyword at `offset`, when a whole word is one there and it is not a
+/// field name: a keyword followed by `:`, `=` or `.` names a field or path (`flow:
+/// String` in a schema, `map = ...` in a map body, written at column 0).
 pub fn declaration_keyword(text: &str, offset: usize) -> Option<&'static str> {
     let rest = text.get(offset..)?;
     ITEM_KEYWORDS.iter().copied().find(|keyword| {
         rest.strip_prefix(keyword).is_some_and(|after| {
-            !after
+            let whole_word = !after
                 .bytes()
                 .next()
-                .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+                .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+            let next = after.trim_start_matches([' ', '\t']).bytes().next();
+            whole_word && !matches!(next, Some(b':' | b'=' | b'.'))
         })
     })
 }
@@ -160,7 +164,10 @@ pub fn parse_chunks(text: &str, region: Span, file: FileId) -> Vec<Chunk> {
             state.line_starts.push(span.start);
             let column_zero =
                 span.start == 0 || text.as_bytes().get(span.start - 1) == Some(&b'\n');
-            if column_zero && matches!(token, Token::Ident(word) if ITEM_KEYWORDS.contains(&word)) {
+            if column_zero
+                && matches!(token, Token::Ident(word) if ITEM_KEYWORDS.contains(&word))
+                && declaration_keyword(text, span.start).is_some()
+            {
                 state.declaration_starts.push(span.start);
             }
         }

@@ -15,6 +15,17 @@ fn codes(source: &str) -> Vec<(String, usize)> {
         .collect()
 }
 
+/// Declaration keywords are ordinary names: written at column 0 as a field or an
+/// assignment target, they do not start a declaration.
+#[test]
+fn keyword_field_names_at_column_zero_are_fields() {
+    let source = "schema A {\nflow: String\nmap : Int\ntest: Bool\n}\nmap f(a: A) -> A {\nflow = a.flow\nmap = a.map\ntest = a.test\n}\nflow x {\n}\n";
+    assert_eq!(codes(source), []);
+    let (tree, _) = parse(source, FileId(0));
+    assert_eq!(tree.items.len(), 3);
+    assert_eq!(super::chunk_starts(source), [0, 47, 108]);
+}
+
 #[test]
 fn every_broken_line_is_reported_once_and_the_rest_is_kept() {
     let source =
