@@ -13,6 +13,7 @@ pub mod cron;
 pub mod engine;
 pub mod eval;
 pub mod format;
+pub mod host;
 pub mod ir;
 pub mod redact;
 pub mod secrets;
