@@ -46,7 +46,10 @@ flow sync {
 }
 "#;
 
-const SECRETS: [(&str, &str); 2] = [("CRM_TOKEN", "crm-t0ken-8841"), ("WEFT_WEBHOOK_SECRET", "hook-k3y-5531")];
+const SECRETS: [(&str, &str); 2] = [
+    ("CRM_TOKEN", "crm-t0ken-8841"),
+    ("WEFT_WEBHOOK_SECRET", "hook-k3y-5531"),
+];
 
 /// A project whose `sync` flow has this trigger, its ERP and CRM on `url`.
 fn project(trigger: &str, url: &str) -> tempfile::TempDir {
@@ -135,7 +138,10 @@ impl Serve {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status.code();
             }
-            assert!(started.elapsed() < Duration::from_secs(40), "no exit after SIGTERM");
+            assert!(
+                started.elapsed() < Duration::from_secs(40),
+                "no exit after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -149,7 +155,13 @@ impl Drop for Serve {
 }
 
 /// A one-shot HTTP/1.1 request: the status and body, `None` when nothing listens.
-fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, String)> {
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
@@ -173,7 +185,11 @@ fn json(text: &str) -> serde_json::Value {
 }
 
 fn puts(server: &FakeServer) -> Vec<Seen> {
-    server.seen().into_iter().filter(|s| s.method == "PUT").collect()
+    server
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "PUT")
+        .collect()
 }
 
 fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -186,11 +202,17 @@ fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 
 fn weft(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
-    command.args(args).current_dir(dir).env("NO_COLOR", "1").env_remove("CRM_TOKEN");
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CRM_TOKEN");
     for (name, value) in env {
         command.env(name, value);
     }
-    command.output().unwrap_or_else(|e| panic!("cannot run weft: {e}"))
+    command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run weft: {e}"))
 }
 
 /// No file under `dir` (but secrets files) and no text in `texts` holds `secret`.
@@ -218,10 +240,15 @@ fn a_scheduled_flow_moves_records_and_a_sigterm_stops_cleanly() {
     let server = FakeServer::start(|request, _| {
         if request.path.starts_with("/erp/") {
             // A careless ERP that echoes the token it was sent into a record.
-            let auth = request.header("authorization").unwrap_or_default().to_owned();
+            let auth = request
+                .header("authorization")
+                .unwrap_or_default()
+                .to_owned();
             return reply(
                 200,
-                format!(r#"[{{"id": 1, "name": "ada", "active": true}}, {{"id": 2, "name": "{auth}", "active": false}}, {{"id": 3, "name": "cy", "active": true}}]"#),
+                format!(
+                    r#"[{{"id": 1, "name": "ada", "active": true}}, {{"id": 2, "name": "{auth}", "active": false}}, {{"id": 3, "name": "cy", "active": true}}]"#
+                ),
             );
         }
         reply(200, "{}")
@@ -233,10 +260,18 @@ fn a_scheduled_flow_moves_records_and_a_sigterm_stops_cleanly() {
     let health = json(&health);
     assert_eq!(health["environments"][0]["name"], "test");
     assert_eq!(health["environments"][0]["flows"][0]["name"], "sync");
-    assert_eq!(health["environments"][0]["flows"][0]["triggers"][0], "every 1s");
-    assert!(health["environments"][0]["flows"][0]["next_run"].is_string(), "{health}");
+    assert_eq!(
+        health["environments"][0]["flows"][0]["triggers"][0],
+        "every 1s"
+    );
+    assert!(
+        health["environments"][0]["flows"][0]["next_run"].is_string(),
+        "{health}"
+    );
 
-    wait_for("two scheduled runs", Duration::from_secs(15), || puts(&server).len() >= 4);
+    wait_for("two scheduled runs", Duration::from_secs(15), || {
+        puts(&server).len() >= 4
+    });
     let delivered: BTreeSet<String> = puts(&server).iter().map(|s| s.path.clone()).collect();
     assert_eq!(
         delivered,
@@ -249,7 +284,10 @@ fn a_scheduled_flow_moves_records_and_a_sigterm_stops_cleanly() {
     assert_eq!(serve.stop(), Some(0));
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     assert!(log.contains("host.stopped"), "{log}");
-    assert!(log.contains("run.trigger env=test flow=sync trigger=schedule"), "{log}");
+    assert!(
+        log.contains("run.trigger env=test flow=sync trigger=schedule"),
+        "{log}"
+    );
     assert!(log.contains("run.finish env=test flow=sync"), "{log}");
     assert!(log.contains("status=succeeded"), "{log}");
 
@@ -257,7 +295,11 @@ fn a_scheduled_flow_moves_records_and_a_sigterm_stops_cleanly() {
     let listed = json(&stdout(&runs));
     let list = listed["runs"].as_array().cloned().unwrap_or_default();
     assert!(list.len() >= 2, "{listed}");
-    assert!(list.iter().all(|r| r["trigger"] == "schedule" && r["status"] == "succeeded"), "{listed}");
+    assert!(
+        list.iter()
+            .all(|r| r["trigger"] == "schedule" && r["status"] == "succeeded"),
+        "{listed}"
+    );
     let logs: Vec<String> = std::fs::read_dir(dir.path())
         .into_iter()
         .flatten()
@@ -286,11 +328,25 @@ fn webhooks_run_only_when_signed() {
     let missing = http(serve.port, "POST", path, &[], body).unwrap_or_default();
     assert_eq!(missing.0, 401, "{missing:?}");
     let wrong = weft_runtime::host::sign(b"not-the-key", body.as_bytes());
-    let bad = http(serve.port, "POST", path, &[("X-Weft-Signature-256", &wrong)], body).unwrap_or_default();
+    let bad = http(
+        serve.port,
+        "POST",
+        path,
+        &[("X-Weft-Signature-256", &wrong)],
+        body,
+    )
+    .unwrap_or_default();
     assert_eq!(bad.0, 401);
     // Signed for another body.
     let other = weft_runtime::host::sign(SECRETS[1].1.as_bytes(), b"{}");
-    let replayed = http(serve.port, "POST", path, &[("X-Weft-Signature-256", &other)], body).unwrap_or_default();
+    let replayed = http(
+        serve.port,
+        "POST",
+        path,
+        &[("X-Weft-Signature-256", &other)],
+        body,
+    )
+    .unwrap_or_default();
     assert_eq!(replayed.0, 401);
     std::thread::sleep(Duration::from_millis(300));
     assert!(server.seen().is_empty(), "a rejected webhook ran the flow");
@@ -298,12 +354,21 @@ fn webhooks_run_only_when_signed() {
     assert_eq!(unknown.0, 404);
 
     let good = weft_runtime::host::sign(SECRETS[1].1.as_bytes(), body.as_bytes());
-    let (status, answer) = http(serve.port, "POST", path, &[("X-Weft-Signature-256", &good)], body).unwrap_or_default();
+    let (status, answer) = http(
+        serve.port,
+        "POST",
+        path,
+        &[("X-Weft-Signature-256", &good)],
+        body,
+    )
+    .unwrap_or_default();
     assert_eq!(status, 202, "{answer}");
     let answer = json(&answer);
     assert_eq!(answer["runs"][0]["flow"], "sync");
     assert!(answer["runs"][0]["run"].as_i64().is_some(), "{answer}");
-    wait_for("the webhook's run", Duration::from_secs(10), || puts(&server).len() == 2);
+    wait_for("the webhook's run", Duration::from_secs(10), || {
+        puts(&server).len() == 2
+    });
     let log = serve.log();
     assert_eq!(log.matches("webhook.rejected").count(), 3, "{log}");
     assert!(log.contains("trigger=webhook"), "{log}");
@@ -344,7 +409,14 @@ fn a_failing_target_dead_letters_through_the_run_endpoint_and_replay_delivers() 
     assert_eq!(record["counts"]["dead_lettered"], 2);
     assert_eq!(record["counts"]["retries"], 4);
     assert_eq!(puts(&server).len(), 6, "3 attempts for each of 2 records");
-    let unknown = http(serve.port, "POST", "/v1/runs", &[], r#"{"flow": "nope", "env": "test"}"#).unwrap_or_default();
+    let unknown = http(
+        serve.port,
+        "POST",
+        "/v1/runs",
+        &[],
+        r#"{"flow": "nope", "env": "test"}"#,
+    )
+    .unwrap_or_default();
     assert_eq!(unknown.0, 404);
     drop(serve);
 
@@ -355,7 +427,11 @@ fn a_failing_target_dead_letters_through_the_run_endpoint_and_replay_delivers() 
         &SECRETS,
     );
     assert_eq!(replay.status.code(), Some(0), "{}", stderr(&replay));
-    assert!(stdout(&replay).contains("2 delivered, 0 still failing"), "{}", stdout(&replay));
+    assert!(
+        stdout(&replay).contains("2 delivered, 0 still failing"),
+        "{}",
+        stdout(&replay)
+    );
     let all = puts(&server);
     assert_eq!(all.len(), 8);
     for replayed in &all[6..] {
@@ -386,9 +462,17 @@ fn a_killed_host_resumes_its_run_and_delivers_every_record() {
     let serve = Serve::start(dir.path(), &[], &SECRETS);
     let port = serve.port;
     let caller = std::thread::spawn(move || {
-        http(port, "POST", "/v1/runs", &[], r#"{"flow": "sync", "env": "test"}"#)
+        http(
+            port,
+            "POST",
+            "/v1/runs",
+            &[],
+            r#"{"flow": "sync", "env": "test"}"#,
+        )
     });
-    wait_for("some deliveries", Duration::from_secs(15), || puts(&server).len() >= 10);
+    wait_for("some deliveries", Duration::from_secs(15), || {
+        puts(&server).len() >= 10
+    });
     let mut serve = serve;
     // SIGKILL: no chance to finish anything.
     let _ = serve.child.kill();
@@ -396,16 +480,28 @@ fn a_killed_host_resumes_its_run_and_delivers_every_record() {
     let _ = caller.join();
     let before = puts(&server).len();
     assert!(before < N as usize, "the run finished before the kill");
-    let runs = json(&stdout(&weft(&["runs", "--format", "json"], dir.path(), &[])));
+    let runs = json(&stdout(&weft(
+        &["runs", "--format", "json"],
+        dir.path(),
+        &[],
+    )));
     assert_eq!(runs["runs"][0]["status"], "running");
 
     slow.store(false, Ordering::SeqCst);
     let again = Serve::start(dir.path(), &[], &SECRETS);
     wait_for("the resumed run", Duration::from_secs(20), || {
-        json(&stdout(&weft(&["runs", "--format", "json"], dir.path(), &[])))["runs"][0]["trigger"] == "resume"
+        json(&stdout(&weft(
+            &["runs", "--format", "json"],
+            dir.path(),
+            &[],
+        )))["runs"][0]["trigger"]
+            == "resume"
     });
     let log = again.log();
-    assert!(log.contains("run.interrupted env=test flow=sync run=1"), "{log}");
+    assert!(
+        log.contains("run.interrupted env=test flow=sync run=1"),
+        "{log}"
+    );
     drop(again);
 
     let all = puts(&server);
@@ -415,17 +511,30 @@ fn a_killed_host_resumes_its_run_and_delivers_every_record() {
         keys.entry(put.path.clone()).or_default().insert(key);
     }
     let expected: BTreeSet<String> = (1..=N).map(|i| format!("/crm/accounts/{i}")).collect();
-    assert_eq!(keys.keys().cloned().collect::<BTreeSet<_>>(), expected, "every record delivered");
+    assert_eq!(
+        keys.keys().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "every record delivered"
+    );
     assert!(
-        keys.values().all(|k| k.len() == 1 && !k.iter().any(String::is_empty)),
+        keys.values()
+            .all(|k| k.len() == 1 && !k.iter().any(String::is_empty)),
         "a record sent again carries its first key: {keys:?}"
     );
-    let runs = json(&stdout(&weft(&["runs", "--format", "json"], dir.path(), &[])));
+    let runs = json(&stdout(&weft(
+        &["runs", "--format", "json"],
+        dir.path(),
+        &[],
+    )));
     let list = runs["runs"].as_array().cloned().unwrap_or_default();
     assert_eq!(list.len(), 2, "{runs}");
     assert_eq!(list[1]["status"], "interrupted");
     assert_eq!(list[0]["status"], "succeeded");
-    assert_eq!(list[0]["counts"]["read"].as_u64(), Some(u64::from(N)), "the whole unsettled batch resumed");
+    assert_eq!(
+        list[0]["counts"]["read"].as_u64(),
+        Some(u64::from(N)),
+        "the whole unsettled batch resumed"
+    );
 }
 
 #[test]
@@ -450,7 +559,11 @@ fn an_environment_with_a_missing_secret_is_refused() {
         &[("CRM_TOKEN", "t")],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("needs the secret WEFT_WEBHOOK_SECRET"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("needs the secret WEFT_WEBHOOK_SECRET"),
+        "{}",
+        stderr(&out)
+    );
     assert!(server.seen().is_empty());
 }
 
@@ -484,23 +597,40 @@ flow orders {
     ]);
     std::fs::create_dir_all(dir.path().join("data/in/orders")).unwrap_or_else(|e| panic!("{e}"));
     let serve = Serve::start(dir.path(), &[], &[]);
-    std::fs::write(dir.path().join("data/in/orders/ignored.csv"), "id,amount\n9,9\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("data/in/orders/ignored.csv"),
+        "id,amount\n9,9\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(
         dir.path().join("data/in/orders/a.ndjson"),
         "{\"id\": 1, \"amount\": 5}\n{\"id\": 2, \"amount\": 0}\n{\"id\": 3, \"amount\": 7}\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let moved = dir.path().join("data/in/orders/processed/a.ndjson");
-    wait_for("the file moved", Duration::from_secs(15), || moved.is_file());
+    wait_for("the file moved", Duration::from_secs(15), || {
+        moved.is_file()
+    });
     assert!(!dir.path().join("data/in/orders/a.ndjson").exists());
     assert!(dir.path().join("data/in/orders/ignored.csv").exists());
-    let written = std::fs::read_to_string(dir.path().join("data/out/orders.ndjson")).unwrap_or_default();
-    assert_eq!(written, "{\"amount\":5,\"id\":1}\n{\"amount\":7,\"id\":3}\n");
+    let written =
+        std::fs::read_to_string(dir.path().join("data/out/orders.ndjson")).unwrap_or_default();
+    assert_eq!(
+        written,
+        "{\"amount\":5,\"id\":1}\n{\"amount\":7,\"id\":3}\n"
+    );
     // A second file is read once, on its own.
-    std::fs::write(dir.path().join("data/in/orders/b.ndjson"), "{\"id\": 4, \"amount\": 1}\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("data/in/orders/b.ndjson"),
+        "{\"id\": 4, \"amount\": 1}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let moved_b = dir.path().join("data/in/orders/processed/b.ndjson");
-    wait_for("the second file moved", Duration::from_secs(15), || moved_b.is_file());
-    let written = std::fs::read_to_string(dir.path().join("data/out/orders.ndjson")).unwrap_or_default();
+    wait_for("the second file moved", Duration::from_secs(15), || {
+        moved_b.is_file()
+    });
+    let written =
+        std::fs::read_to_string(dir.path().join("data/out/orders.ndjson")).unwrap_or_default();
     assert_eq!(written.lines().count(), 3, "{written}");
     assert!(serve.log().contains("trigger=watch"), "{}", serve.log());
 }

@@ -61,10 +61,11 @@ fn serve(args: &Args) -> Result<ExitCode, ExitCode> {
     let program = Arc::new(compiled.lowered.program.clone());
     let digest = program_digest(&program);
     let flows: Vec<&str> = program.flows.keys().map(String::as_str).collect();
-    let has_webhooks = program
-        .flows
-        .values()
-        .any(|f| f.triggers.iter().any(|t| matches!(t, Trigger::Webhook { .. })));
+    let has_webhooks = program.flows.values().any(|f| {
+        f.triggers
+            .iter()
+            .any(|t| matches!(t, Trigger::Webhook { .. }))
+    });
     let mut catalog = FixedCatalog::new();
     for spec in &args.envs {
         let (name, file) = match spec.split_once('=') {
@@ -81,9 +82,12 @@ fn serve(args: &Args) -> Result<ExitCode, ExitCode> {
         )
         .map_err(|e| {
             let users = match &e {
-                connectors::BindError::MissingSecrets { missing, .. } => {
-                    users_of(&program, missing.iter().map(|(_, used)| used.split(' ').next().unwrap_or_default()))
-                }
+                connectors::BindError::MissingSecrets { missing, .. } => users_of(
+                    &program,
+                    missing
+                        .iter()
+                        .map(|(_, used)| used.split(' ').next().unwrap_or_default()),
+                ),
                 _ => String::new(),
             };
             fail(format!("{e}{users}; environment `{name}` not started"))
@@ -93,7 +97,11 @@ fn serve(args: &Args) -> Result<ExitCode, ExitCode> {
             let hooked: Vec<&str> = program
                 .flows
                 .iter()
-                .filter(|(_, f)| f.triggers.iter().any(|t| matches!(t, Trigger::Webhook { .. })))
+                .filter(|(_, f)| {
+                    f.triggers
+                        .iter()
+                        .any(|t| matches!(t, Trigger::Webhook { .. }))
+                })
                 .map(|(n, _)| n.as_str())
                 .collect();
             return Err(fail(format!(
@@ -133,7 +141,10 @@ fn serve(args: &Args) -> Result<ExitCode, ExitCode> {
 }
 
 /// ` (used by flow `a`, flow `b`)`: the flows that use these connections.
-fn users_of<'a>(program: &weft_runtime::ir::Program, connections: impl Iterator<Item = &'a str>) -> String {
+fn users_of<'a>(
+    program: &weft_runtime::ir::Program,
+    connections: impl Iterator<Item = &'a str>,
+) -> String {
     let connections: Vec<&str> = connections.collect();
     let flows: Vec<String> = program
         .flows

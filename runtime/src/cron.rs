@@ -243,22 +243,70 @@ mod tests {
     #[test]
     fn next_fire_times() {
         let cases = [
-            ("* * * * *", "2025-03-01T10:00:30Z", "2025-03-01T10:01:00+00:00"),
-            ("*/15 * * * *", "2025-03-01T10:00:00Z", "2025-03-01T10:15:00+00:00"),
-            ("30 1 * * *", "2025-03-01T10:00:00Z", "2025-03-02T01:30:00+00:00"),
-            ("0 9 * * MON-FRI", "2025-03-01T10:00:00Z", "2025-03-03T09:00:00+00:00"),
-            ("0 0 1 JAN *", "2025-03-01T10:00:00Z", "2026-01-01T00:00:00+00:00"),
-            ("0 0 29 2 *", "2025-03-01T10:00:00Z", "2028-02-29T00:00:00+00:00"),
+            (
+                "* * * * *",
+                "2025-03-01T10:00:30Z",
+                "2025-03-01T10:01:00+00:00",
+            ),
+            (
+                "*/15 * * * *",
+                "2025-03-01T10:00:00Z",
+                "2025-03-01T10:15:00+00:00",
+            ),
+            (
+                "30 1 * * *",
+                "2025-03-01T10:00:00Z",
+                "2025-03-02T01:30:00+00:00",
+            ),
+            (
+                "0 9 * * MON-FRI",
+                "2025-03-01T10:00:00Z",
+                "2025-03-03T09:00:00+00:00",
+            ),
+            (
+                "0 0 1 JAN *",
+                "2025-03-01T10:00:00Z",
+                "2026-01-01T00:00:00+00:00",
+            ),
+            (
+                "0 0 29 2 *",
+                "2025-03-01T10:00:00Z",
+                "2028-02-29T00:00:00+00:00",
+            ),
             ("0 0 30 2 *", "2025-03-01T10:00:00Z", "never"),
-            ("5/20 * * * *", "2025-03-01T10:30:00Z", "2025-03-01T10:45:00+00:00"),
-            ("0 12 * * 7", "2025-03-01T10:00:00Z", "2025-03-02T12:00:00+00:00"),
-            ("0,30 8-9 * * *", "2025-03-01T09:30:00Z", "2025-03-02T08:00:00+00:00"),
+            (
+                "5/20 * * * *",
+                "2025-03-01T10:30:00Z",
+                "2025-03-01T10:45:00+00:00",
+            ),
+            (
+                "0 12 * * 7",
+                "2025-03-01T10:00:00Z",
+                "2025-03-02T12:00:00+00:00",
+            ),
+            (
+                "0,30 8-9 * * *",
+                "2025-03-01T09:30:00Z",
+                "2025-03-02T08:00:00+00:00",
+            ),
             // Both day fields restricted: either matches (the 15th, or a Monday).
-            ("0 0 15 * MON", "2025-03-01T10:00:00Z", "2025-03-03T00:00:00+00:00"),
-            ("59 23 31 12 *", "2025-12-31T23:59:00Z", "2026-12-31T23:59:00+00:00"),
+            (
+                "0 0 15 * MON",
+                "2025-03-01T10:00:00Z",
+                "2025-03-03T00:00:00+00:00",
+            ),
+            (
+                "59 23 31 12 *",
+                "2025-12-31T23:59:00Z",
+                "2026-12-31T23:59:00+00:00",
+            ),
         ];
         for (expression, from, expected) in cases {
-            assert_eq!(next(expression, from), expected, "{expression} after {from}");
+            assert_eq!(
+                next(expression, from),
+                expected,
+                "{expression} after {from}"
+            );
         }
     }
 
@@ -267,10 +315,19 @@ mod tests {
         let error = |e: &str| Schedule::parse(e).err().unwrap_or_default();
         assert_eq!(error("* * *"), "expected 5 fields, found 3");
         assert_eq!(error("60 * * * *"), "minute 60 is outside 0-59");
-        assert_eq!(error("* * * FOO *"), "the month field `FOO` is not a number");
-        assert_eq!(error("*/0 * * * *"), "the minute step `0` is not a positive number");
+        assert_eq!(
+            error("* * * FOO *"),
+            "the month field `FOO` is not a number"
+        );
+        assert_eq!(
+            error("*/0 * * * *"),
+            "the minute step `0` is not a positive number"
+        );
         assert_eq!(error("* 5-2 * * *"), "the hour range `5-2` runs backwards");
-        assert_eq!(error("* * 1-2-3 * *"), "the day of month range `1-2-3` is malformed");
+        assert_eq!(
+            error("* * 1-2-3 * *"),
+            "the day of month range `1-2-3` is malformed"
+        );
         assert!(Schedule::parse("0 0 * jan-mar sun,sat").is_ok());
     }
 

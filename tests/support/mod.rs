@@ -141,4 +141,3 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Seen>>, handler: &Handler) {
         }
     }
 }
-

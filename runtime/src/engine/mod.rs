@@ -232,7 +232,9 @@ pub fn run(
         (Some(input), _) => (Box::new(input.iter().cloned().map(Ok)), None, 0),
         (None, Some(step @ Step::Read { record, many, .. })) => {
             match runner.read(step, *many, &mut summary) {
-                Ok(Read::Whole(records)) => (Box::new(records.into_iter().map(Ok)), Some(record), 1),
+                Ok(Read::Whole(records)) => {
+                    (Box::new(records.into_iter().map(Ok)), Some(record), 1)
+                }
                 Ok(Read::Stream(records)) => {
                     settle = records.settle;
                     let items = records.items.map(|item| {
@@ -311,9 +313,9 @@ pub fn run(
     if summary.failure.is_none() {
         if let Some(settle) = settle {
             if let Err(error) = settle() {
-                summary.failure = Some(RunFailure::Read(runner.connector_error(
-                    0, "read", error, 1, None,
-                )));
+                summary.failure = Some(RunFailure::Read(
+                    runner.connector_error(0, "read", error, 1, None),
+                ));
             }
         }
     }

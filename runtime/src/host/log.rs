@@ -34,7 +34,10 @@ impl Logger {
                 let mut text = format!("{time} {event}");
                 for (key, value) in fields {
                     if value.is_empty() || value.contains([' ', '"', '=']) {
-                        text.push_str(&format!(" {key}={}", serde_json::Value::from(value.as_str())));
+                        text.push_str(&format!(
+                            " {key}={}",
+                            serde_json::Value::from(value.as_str())
+                        ));
                     } else {
                         text.push_str(&format!(" {key}={value}"));
                     }
@@ -68,9 +71,15 @@ mod tests {
     #[test]
     fn lines_are_redacted_in_both_formats() {
         let redactor = Redactor::new(["hunter2"]);
-        let fields = [("flow", "sync".to_owned()), ("error", "bad hunter2 token".to_owned())];
+        let fields = [
+            ("flow", "sync".to_owned()),
+            ("error", "bad hunter2 token".to_owned()),
+        ];
         let text = Logger::new(LogFormat::Text).line(&redactor, "run.finish", &fields);
-        assert!(text.ends_with(" run.finish flow=sync error=\"bad *** token\""), "{text}");
+        assert!(
+            text.ends_with(" run.finish flow=sync error=\"bad *** token\""),
+            "{text}"
+        );
         let json = Logger::new(LogFormat::Json).line(&redactor, "run.finish", &fields);
         let parsed: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
         assert_eq!(parsed["error"], "bad *** token");

@@ -172,7 +172,7 @@ pub async fn serve(
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), HostError> {
     let logger = Logger::new(config.log);
-    let runner = runner::Runner::new(Arc::clone(&catalog), config.state.clone(), logger.clone());
+    let runner = runner::Runner::new(Arc::clone(&catalog), config.state.clone(), logger);
     resume::resume_all(&runner)
         .await
         .map_err(|e| HostError(e.to_string()))?;

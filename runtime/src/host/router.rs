@@ -137,9 +137,7 @@ async fn hook(
     let Some(first) = flows.first() else {
         return error(StatusCode::NOT_FOUND, "no webhook at this path");
     };
-    let signature = headers
-        .get(SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok());
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     let signed = first
         .webhook_secret
         .as_ref()
@@ -154,11 +152,19 @@ async fn hook(
                 ("path", path.clone()),
                 (
                     "reason",
-                    if signature.is_some() { "bad signature" } else { "no signature" }.to_owned(),
+                    if signature.is_some() {
+                        "bad signature"
+                    } else {
+                        "no signature"
+                    }
+                    .to_owned(),
                 ),
             ],
         );
-        return error(StatusCode::UNAUTHORIZED, "missing or bad X-Weft-Signature-256");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "missing or bad X-Weft-Signature-256",
+        );
     }
     let mut runs = Vec::new();
     for active in &flows {

@@ -68,7 +68,12 @@ pub(super) struct Slots {
 
 impl Slots {
     /// Takes the slot if free; else queues (or folds) the firing.
-    pub(super) fn claim(&self, key: &(String, String), trigger: Trigger, waiters: Waiters) -> (Fired, Option<Waiters>) {
+    pub(super) fn claim(
+        &self,
+        key: &(String, String),
+        trigger: Trigger,
+        waiters: Waiters,
+    ) -> (Fired, Option<Waiters>) {
         let Ok(mut slots) = self.slots.lock() else {
             return (Fired::Stopping, Some(waiters));
         };
@@ -268,7 +273,12 @@ impl Runner {
                 .iter()
                 .any(|t| matches!(t, IrTrigger::After { flow: f } if f == flow));
             if after {
-                self.fire(environment, &follower.flow, Trigger::After, Waiters::default());
+                self.fire(
+                    environment,
+                    &follower.flow,
+                    Trigger::After,
+                    Waiters::default(),
+                );
             }
         }
     }
@@ -282,7 +292,9 @@ impl Runner {
         started: &mut Vec<oneshot::Sender<i64>>,
     ) -> Result<RunRecord, String> {
         let Some(active) = self.active(environment, flow) else {
-            return Err(format!("flow `{flow}` is no longer active in `{environment}`"));
+            return Err(format!(
+                "flow `{flow}` is no longer active in `{environment}`"
+            ));
         };
         let redactor: &Redactor = &active.redactor;
         let logger = self.inner.logger;
@@ -411,13 +423,19 @@ mod tests {
         assert_eq!(third, Fired::Coalesced);
         // Another flow is independent.
         let other = ("test".to_owned(), "other".to_owned());
-        assert_eq!(slots.claim(&other, Trigger::Manual, Waiters::default()).0, Fired::Started);
+        assert_eq!(
+            slots.claim(&other, Trigger::Manual, Waiters::default()).0,
+            Fired::Started
+        );
         // The run ends: the one queued firing runs, with the folded firing's waiter.
         let next = slots.next(&key);
         assert!(matches!(&next, Some((Trigger::Webhook, w)) if w.started.len() == 1));
         assert!(slots.running(&key));
         assert!(slots.next(&key).is_none());
         assert!(!slots.running(&key));
-        assert_eq!(slots.claim(&key, Trigger::Manual, Waiters::default()).0, Fired::Started);
+        assert_eq!(
+            slots.claim(&key, Trigger::Manual, Waiters::default()).0,
+            Fired::Started
+        );
     }
 }

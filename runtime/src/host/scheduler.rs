@@ -22,16 +22,18 @@ use crate::value::Value;
 
 /// What one watched folder looked like.
 type Listing = Vec<(String, u64, Option<SystemTime>)>;
+/// Next fire time per (environment, flow, trigger text).
+type NextTimes = BTreeMap<(String, String, String), DateTime<Utc>>;
+/// Per watched (environment, flow): the last listing seen and the last one fired on.
+type Watched = BTreeMap<(String, String), (Listing, Listing)>;
 
 /// The schedule of every active flow. Cheap to clone.
 #[derive(Clone)]
 pub(super) struct Scheduler {
     runner: Runner,
     watch_every: Duration,
-    /// Next fire time per (environment, flow, trigger text).
-    next: Arc<Mutex<BTreeMap<(String, String, String), DateTime<Utc>>>>,
-    /// Per watched (environment, flow): the last listing seen and the last one fired on.
-    watched: Arc<Mutex<BTreeMap<(String, String), (Listing, Listing)>>>,
+    next: Arc<Mutex<NextTimes>>,
+    watched: Arc<Mutex<Watched>>,
 }
 
 impl Scheduler {
@@ -72,12 +74,18 @@ impl Scheduler {
     fn fire_due(&self, now: DateTime<Utc>) {
         let mut due = Vec::new();
         {
-            let Ok(mut next) = self.next.lock() else { return };
+            let Ok(mut next) = self.next.lock() else {
+                return;
+            };
             let mut seen = Vec::new();
             for environment in self.runner.catalog().environments() {
                 for active in self.runner.catalog().active(&environment) {
                     for trigger in triggers(&active) {
-                        let key = (environment.clone(), active.flow.clone(), trigger.to_string());
+                        let key = (
+                            environment.clone(),
+                            active.flow.clone(),
+                            trigger.to_string(),
+                        );
                         seen.push(key.clone());
                         match next.get(&key) {
                             None => {
@@ -109,11 +117,15 @@ impl Scheduler {
     fn look_at_folders(&self) {
         let mut fire = Vec::new();
         {
-            let Ok(mut watched) = self.watched.lock() else { return };
+            let Ok(mut watched) = self.watched.lock() else {
+                return;
+            };
             let mut seen = Vec::new();
             for environment in self.runner.catalog().environments() {
                 for active in self.runner.catalog().active(&environment) {
-                    let Some(files) = watched_files(&active) else { continue };
+                    let Some(files) = watched_files(&active) else {
+                        continue;
+                    };
                     let key = (environment.clone(), active.flow.clone());
                     seen.push(key.clone());
                     let listing: Listing = files
@@ -215,7 +227,10 @@ mod tests {
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default();
         let every = IrTrigger::Every { millis: 1000 };
-        assert_eq!(first_time(&every, now), Some(now + chrono::Duration::seconds(1)));
+        assert_eq!(
+            first_time(&every, now),
+            Some(now + chrono::Duration::seconds(1))
+        );
         // On time: the next interval.
         assert_eq!(
             following(&every, now, now),

@@ -35,7 +35,7 @@ pub fn verify(secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if text.len() & 1 == 1 {
         return None;
     }
     (0..text.len())
@@ -56,7 +56,11 @@ mod tests {
             header,
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-        assert!(verify(b"Jefe", b"what do ya want for nothing?", Some(&header)));
+        assert!(verify(
+            b"Jefe",
+            b"what do ya want for nothing?",
+            Some(&header)
+        ));
         assert!(verify(
             b"Jefe",
             b"what do ya want for nothing?",
@@ -71,7 +75,11 @@ mod tests {
         assert!(!verify(b"other", b"body", Some(&header)));
         assert!(!verify(b"key", b"body", None));
         assert!(!verify(b"key", b"body", Some("sha256=zz")));
-        assert!(!verify(b"key", b"body", Some(&header.replace("sha256=", "sha1="))));
+        assert!(!verify(
+            b"key",
+            b"body",
+            Some(&header.replace("sha256=", "sha1="))
+        ));
         assert!(!verify(b"key", b"body", Some(&header[..header.len() - 2])));
     }
 }

@@ -49,7 +49,7 @@ impl RunStatus {
             RunStatus::Interrupted,
         ]
         .into_iter()
-            .find(|s| s.as_str() == text)
+        .find(|s| s.as_str() == text)
     }
 }
 

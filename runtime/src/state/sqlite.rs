@@ -269,7 +269,9 @@ impl Store for SqliteStore {
         let tx = self.db.transaction().map_err(sql)?;
         {
             let mut insert = tx
-                .prepare_cached("INSERT OR REPLACE INTO pending (run_id, seq, record) VALUES (?1, ?2, ?3)")
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO pending (run_id, seq, record) VALUES (?1, ?2, ?3)",
+                )
                 .map_err(sql)?;
             for (i, record) in records.iter().enumerate() {
                 insert
@@ -298,7 +300,8 @@ impl Store for SqliteStore {
             .map_err(sql)?;
         rows.map(|text| {
             let text = text.map_err(sql)?;
-            serde_json::from_str(&text).map_err(|e| StoreError(format!("journal of run {run}: {e}")))
+            serde_json::from_str(&text)
+                .map_err(|e| StoreError(format!("journal of run {run}: {e}")))
         })
         .collect()
     }
