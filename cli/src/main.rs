@@ -15,6 +15,7 @@ mod map;
 mod run;
 mod runs;
 mod runtime;
+mod serve;
 mod test;
 
 use std::process::ExitCode;
@@ -53,6 +54,8 @@ enum Command {
     Runs(runs::Args),
     /// List or replay the records that failed for good.
     Deadletters(deadletters::Args),
+    /// Host the project's flows: schedules, webhooks, watched folders, crash recovery.
+    Serve(serve::Args),
 }
 
 /// Output format of diagnostics.
@@ -115,5 +118,6 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Runs(args) => runs::run(&args),
         Command::Deadletters(args) => deadletters::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }

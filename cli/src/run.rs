@@ -78,6 +78,30 @@ fn run_flow(args: &Args) -> Result<ExitCode, ExitCode> {
         pause: &Sleep,
         redactor: bound.redactor(),
     };
+    // Runs of this flow a killed process left unfinished: their unsettled records first.
+    let interrupted = store
+        .take_interrupted(&args.env, Some(&args.flow))
+        .map_err(|e| {
+            let _ = writeln!(std::io::stderr(), "weft run: {e}");
+            ExitCode::from(2)
+        })?;
+    for old in &interrupted {
+        match state::resume(&mut store, &context, old) {
+            Ok(Some(resumed)) => {
+                let _ = write!(
+                    std::io::stdout(),
+                    "resumed interrupted run {}:\n{}",
+                    old.id,
+                    summary(&resumed)
+                );
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "weft run: resuming run {}: {e}", old.id);
+                return Err(ExitCode::from(1));
+            }
+        }
+    }
     let record = state::run_recorded(&mut store, &context, &options).map_err(|e| {
         let _ = writeln!(std::io::stderr(), "weft run: {e}");
         ExitCode::from(1)

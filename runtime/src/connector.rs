@@ -114,8 +114,35 @@ impl fmt::Display for ConnectorError {
 
 impl std::error::Error for ConnectorError {}
 
+/// The records of a `read ... as [T]` as they come, for sources that stream them
+/// (record files) instead of answering with one JSON array.
+pub struct Records<'a> {
+    /// The records in order; an error ends the read.
+    pub items: Box<dyn Iterator<Item = Result<serde_json::Value, ConnectorError>> + Send + 'a>,
+    /// What to do once every record read is settled (delivered, dropped, skipped or
+    /// dead-lettered) and the run did not fail, such as moving the files read aside.
+    pub settle: Option<Box<dyn FnOnce() -> Result<(), ConnectorError> + Send + 'a>>,
+}
+
+impl fmt::Debug for Records<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Records").finish_non_exhaustive()
+    }
+}
+
 /// The connections a flow runs against.
 pub trait Connections: Sync {
     /// Sends one request and returns the answer's JSON body (`null` when it has none).
     fn send(&self, request: &Request<'_>) -> Result<serde_json::Value, ConnectorError>;
+
+    /// Streams the records of a `read ... as [T]`; `None` (the default) when this
+    /// source answers whole, and the engine splits the JSON array [`Connections::send`]
+    /// returns.
+    fn read_records<'a>(
+        &'a self,
+        request: &Request<'_>,
+    ) -> Result<Option<Records<'a>>, ConnectorError> {
+        let _ = request;
+        Ok(None)
+    }
 }

@@ -83,26 +83,76 @@ pub fn parse(
     }
 }
 
+/// Records as a stream over `reader`, for NDJSON and CSV (`None` for JSON, which is
+/// one document): memory stays flat however long the file. `fields` types CSV cells.
+pub fn stream<'a>(
+    reader: impl std::io::BufRead + Send + 'a,
+    format: Format,
+    fields: Option<Vec<Field>>,
+) -> Option<Box<dyn Iterator<Item = Result<serde_json::Value, FormatError>> + Send + 'a>> {
+    match format {
+        Format::Json => None,
+        Format::Ndjson => Some(Box::new(
+            reader
+                .lines()
+                .enumerate()
+                .filter(|(_, line)| line.as_ref().map_or(true, |l| !l.trim().is_empty()))
+                .map(|(i, line)| {
+                    let at = |message: String| FormatError {
+                        line: Some(i as u64 + 1),
+                        message,
+                    };
+                    let line = line.map_err(|e| at(e.to_string()))?;
+                    serde_json::from_str(&line).map_err(|e| at(e.to_string()))
+                }),
+        )),
+        Format::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_reader(reader);
+            let headers = match reader.headers() {
+                Ok(headers) => headers.clone(),
+                Err(e) => return Some(Box::new(std::iter::once(Err(csv_error(e))))),
+            };
+            Some(Box::new(reader.into_records().map(move |row| {
+                let row = row.map_err(csv_error)?;
+                Ok(csv_object(&headers, &row, fields.as_deref()))
+            })))
+        }
+    }
+}
+
+fn csv_error(e: csv::Error) -> FormatError {
+    FormatError {
+        line: e.position().map(csv::Position::line),
+        message: e.to_string(),
+    }
+}
+
+fn csv_object(
+    headers: &csv::StringRecord,
+    row: &csv::StringRecord,
+    fields: Option<&[Field]>,
+) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    for (name, cell) in headers.iter().zip(row.iter()) {
+        let ty = fields
+            .and_then(|fs| fs.iter().find(|f| f.name == name))
+            .map(|f| &f.ty);
+        object.insert(name.to_owned(), cell_value(cell, ty));
+    }
+    serde_json::Value::Object(object)
+}
+
 fn parse_csv(text: &str, fields: Option<&[Field]>) -> Result<serde_json::Value, FormatError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(text.as_bytes());
-    let error = |e: csv::Error| FormatError {
-        line: e.position().map(csv::Position::line),
-        message: e.to_string(),
-    };
-    let headers = reader.headers().map_err(error)?.clone();
+    let headers = reader.headers().map_err(csv_error)?.clone();
     let mut records = Vec::new();
     for row in reader.records() {
-        let row = row.map_err(error)?;
-        let mut object = serde_json::Map::new();
-        for (name, cell) in headers.iter().zip(row.iter()) {
-            let ty = fields
-                .and_then(|fs| fs.iter().find(|f| f.name == name))
-                .map(|f| &f.ty);
-            object.insert(name.to_owned(), cell_value(cell, ty));
-        }
-        records.push(serde_json::Value::Object(object));
+        let row = row.map_err(csv_error)?;
+        records.push(csv_object(&headers, &row, fields));
     }
     Ok(serde_json::Value::Array(records))
 }
@@ -226,6 +276,27 @@ mod tests {
             ),
             Ok(json!([{"a": 1}, {"a": 2}]))
         );
+    }
+
+    #[test]
+    fn streams_read_what_parse_reads() {
+        let p = Program::default();
+        let csv = "zip,qty,price,vip,note\n02134,3,19.90,TRUE,\n\"9, rue\",x,1,no,hi\n";
+        let fields = record_fields(&typed(), &p).map(<[Field]>::to_vec);
+        let streamed: Result<Vec<_>, _> = stream(csv.as_bytes(), Format::Csv, fields)
+            .map(|s| s.collect())
+            .unwrap_or_else(|| Ok(Vec::new()));
+        assert_eq!(
+            streamed.map(serde_json::Value::Array),
+            parse(csv, Format::Csv, Some(&typed()), &p)
+        );
+        let ndjson = "{\"a\":1}\n\n{oops}\n";
+        let lines: Vec<_> = stream(ndjson.as_bytes(), Format::Ndjson, None)
+            .map(|s| s.collect())
+            .unwrap_or_default();
+        assert_eq!(lines[0], Ok(json!({"a": 1})));
+        assert!(lines[1].as_ref().is_err_and(|e| e.line == Some(3)));
+        assert!(stream(&b"[]"[..], Format::Json, None).is_none());
     }
 
     #[test]

@@ -586,54 +586,8 @@ pub(super) fn a_kind(kind: &str) -> String {
     format!("{article} `{kind}`")
 }
 
-/// Checks a five-field cron expression: each field `*`, numbers, ranges, lists and steps within bounds.
+/// Checks a five-field cron expression with the runtime's own parser, so what compiles
+/// is exactly what the host schedules.
 pub fn validate_cron(expr: &str) -> Result<(), String> {
-    const FIELDS: [(&str, u32, u32); 5] = [
-        ("minute", 0, 59),
-        ("hour", 0, 23),
-        ("day of month", 1, 31),
-        ("month", 1, 12),
-        ("day of week", 0, 7),
-    ];
-    let parts: Vec<&str> = expr.split_whitespace().collect();
-    if parts.len() != 5 {
-        return Err(format!("expected 5 fields, found {}", parts.len()));
-    }
-    for (part, (name, low, high)) in parts.iter().zip(FIELDS) {
-        for item in part.split(',') {
-            let (range, step) = match item.split_once('/') {
-                Some((range, step)) => (range, Some(step)),
-                None => (item, None),
-            };
-            if let Some(step) = step {
-                match step.parse::<u32>() {
-                    Ok(s) if s > 0 => {}
-                    _ => return Err(format!("the {name} step `{step}` is not a positive number")),
-                }
-            }
-            if range == "*" {
-                continue;
-            }
-            let bounds: Vec<&str> = range.split('-').collect();
-            if bounds.len() > 2 {
-                return Err(format!("the {name} range `{range}` is malformed"));
-            }
-            let mut values = Vec::new();
-            for bound in bounds {
-                let value = bound
-                    .parse::<u32>()
-                    .map_err(|_| format!("the {name} field `{bound}` is not a number"))?;
-                if value < low || value > high {
-                    return Err(format!("{name} {value} is outside {low}-{high}"));
-                }
-                values.push(value);
-            }
-            if let [a, b] = values.as_slice() {
-                if a > b {
-                    return Err(format!("the {name} range `{range}` runs backwards"));
-                }
-            }
-        }
-    }
-    Ok(())
+    weft_runtime::cron::Schedule::parse(expr).map(|_| ())
 }

@@ -12,9 +12,10 @@ mod settings;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::path::PathBuf;
 
 use crate::binding::Environment;
-use crate::connector::{Connections, ConnectorError, Request};
+use crate::connector::{Connections, ConnectorError, Records, Request};
 use crate::ir::{Program, Step};
 use crate::redact::Redactor;
 use crate::secrets::SecretSource;
@@ -25,6 +26,22 @@ pub use settings::Settings;
 pub trait Connector: Send + Sync {
     /// Sends one request and returns the answer's JSON (`null` when it has none).
     fn send(&self, request: &Request<'_>) -> Result<serde_json::Value, ConnectorError>;
+
+    /// Streams a `read`'s records; `None` (the default) when the answer comes whole.
+    fn read_records<'a>(
+        &'a self,
+        request: &Request<'_>,
+    ) -> Result<Option<Records<'a>>, ConnectorError> {
+        let _ = request;
+        Ok(None)
+    }
+
+    /// The files a `read` of `path` would take now, for sources that are folders of
+    /// files (see [`file`]); `None` for every other source.
+    fn pending_files(&self, path: &str) -> Option<Vec<PathBuf>> {
+        let _ = path;
+        None
+    }
 }
 
 /// The connections of one environment, ready to run flows.
@@ -46,6 +63,12 @@ impl Bound<'_> {
     pub fn redactor(&self) -> &Redactor {
         &self.redactor
     }
+
+    /// The files a `read` of `path` on `connection` would take now, when that
+    /// connection is a folder of files and the path a folder or pattern.
+    pub fn pending_files(&self, connection: &str, path: &str) -> Option<Vec<PathBuf>> {
+        self.connectors.get(connection)?.pending_files(path)
+    }
 }
 
 impl Connections for Bound<'_> {
@@ -59,6 +82,27 @@ impl Connections for Bound<'_> {
         connector
             .send(request)
             .map_err(|e| redact_error(e, &self.redactor))
+    }
+
+    fn read_records<'a>(
+        &'a self,
+        request: &Request<'_>,
+    ) -> Result<Option<Records<'a>>, ConnectorError> {
+        let Some(connector) = self.connectors.get(request.connection) else {
+            return Ok(None);
+        };
+        let redactor = &self.redactor;
+        Ok(connector
+            .read_records(request)
+            .map_err(|e| redact_error(e, redactor))?
+            .map(|records| Records {
+                items: Box::new(
+                    records
+                        .items
+                        .map(move |item| item.map_err(|e| redact_error(e, redactor))),
+                ),
+                settle: records.settle,
+            }))
     }
 }
 
@@ -159,13 +203,13 @@ impl std::error::Error for BindError {}
 /// Binds the connections `flows` use in `environment`: every one must be bound and
 /// every secret of those bindings set. Nothing is sent here (an OAuth2 token is
 /// fetched on the first request).
-pub fn bind<'p>(
-    program: &'p Program,
+pub fn bind(
+    program: &Program,
     flows: &[&str],
     environment: &str,
     environments: &BTreeMap<String, Environment>,
     secrets: &SecretSource,
-) -> Result<Bound<'p>, BindError> {
+) -> Result<Bound<'static>, BindError> {
     let Some(env) = environments.get(environment) else {
         return Err(BindError::UnknownEnvironment {
             name: environment.to_owned(),
@@ -214,7 +258,7 @@ pub fn bind<'p>(
             .values()
             .flat_map(|values| values.values().map(String::as_str)),
     );
-    let mut connectors: BTreeMap<String, Box<dyn Connector + 'p>> = BTreeMap::new();
+    let mut connectors: BTreeMap<String, Box<dyn Connector>> = BTreeMap::new();
     for (connection, secrets) in resolved {
         let binding = &env.bindings[connection];
         let settings = Settings {
@@ -230,7 +274,7 @@ pub fn bind<'p>(
                 binding.kind
             )));
         }
-        let connector: Box<dyn Connector + 'p> = match binding.kind.as_str() {
+        let connector: Box<dyn Connector> = match binding.kind.as_str() {
             "http" => Box::new(http::HttpConnector::new(&settings)?),
             "file" => Box::new(file::FileConnector::new(&settings, program, connection)?),
             "postgres" => Box::new(postgres::PostgresConnector::new(&settings)?),

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::connector::{Connections, ConnectorError, Filled, Request};
+use crate::connector::{Connections, ConnectorError, Filled, Records, Request};
 use crate::eval::{eval, Env, EvalError};
 use crate::ir::{ErrorPolicy, Expr, FinalAction, Flow, Program, Step};
 use crate::value::{json_kind, ConvertError, Value};
@@ -52,7 +52,20 @@ pub trait Sink {
     fn delivered(&mut self, record: &serde_json::Value);
     /// A record failed for good and the policy keeps it.
     fn dead_letter(&mut self, letter: DeadLetter);
+    /// Records were read and are about to go through the steps; `first` is the index
+    /// of `records[0]` in the run. A journaling sink stores them before any is sent.
+    fn journal(&mut self, first: u64, records: &[serde_json::Value]) {
+        let _ = (first, records);
+    }
+    /// Records `first..first + count` are settled: delivered, dropped, skipped or
+    /// dead-lettered.
+    fn settled(&mut self, first: u64, count: u64) {
+        let _ = (first, count);
+    }
 }
+
+/// How many records are journaled, processed and settled together.
+pub const BATCH: usize = 500;
 
 /// How to run a flow.
 #[derive(Debug, Clone, Default)]
@@ -210,55 +223,111 @@ pub fn run(
         variables: &options.variables,
     };
     let steps: Vec<&Step> = flow.steps().collect();
-    let (records, read_type, first) = match (&options.input, steps.first()) {
-        (Some(input), Some(Step::Read { record, .. })) => (input.clone(), Some(record), 1),
-        (Some(input), _) => (input.clone(), None, 0),
+    let mut settle = None;
+    type Source<'s> = Box<dyn Iterator<Item = Result<serde_json::Value, StepError>> + 's>;
+    let (mut source, read_type, first): (Source<'_>, _, _) = match (&options.input, steps.first()) {
+        (Some(input), Some(Step::Read { record, .. })) => {
+            (Box::new(input.iter().cloned().map(Ok)), Some(record), 1)
+        }
+        (Some(input), _) => (Box::new(input.iter().cloned().map(Ok)), None, 0),
         (None, Some(step @ Step::Read { record, many, .. })) => {
             match runner.read(step, *many, &mut summary) {
-                Ok(records) => (records, Some(record), 1),
+                Ok(Read::Whole(records)) => {
+                    (Box::new(records.into_iter().map(Ok)), Some(record), 1)
+                }
+                Ok(Read::Stream(records)) => {
+                    settle = records.settle;
+                    let items = records.items.map(|item| {
+                        item.map_err(|error| runner.connector_error(0, "read", error, 1, None))
+                    });
+                    (Box::new(items), Some(record), 1)
+                }
                 Err(e) => {
                     summary.failure = Some(RunFailure::Read(e));
                     return summary;
                 }
             }
         }
-        (None, _) => (Vec::new(), None, 0),
+        (None, _) => (Box::new(std::iter::empty()), None, 0),
     };
-    for json in records {
-        summary.read += 1;
-        let result = match read_type {
-            Some(ty) => Value::from_json(&json, ty, program).map_err(|e| StepError {
-                step: 0,
-                kind: StepErrorKind::Contract(e),
-                attempts: 1,
-            }),
-            None => Ok(Value::Json(json.clone())),
-        }
-        .and_then(|value| runner.record(&steps, first, value, &mut summary));
-        match result {
-            Ok(Some(delivered)) => {
-                summary.delivered += 1;
-                sink.delivered(&delivered);
-            }
-            Ok(None) => summary.dropped += 1,
-            Err(error) => match flow.error_policy.then {
-                FinalAction::DeadLetter => {
-                    summary.dead_lettered += 1;
-                    sink.dead_letter(DeadLetter {
-                        flow: flow_name.to_owned(),
-                        record: json,
-                        error,
-                    });
-                }
-                FinalAction::Skip => summary.skipped += 1,
-                FinalAction::Fail => {
-                    summary.failure = Some(RunFailure::Record(error));
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut offset = 0u64;
+    'batches: loop {
+        let mut read_error = None;
+        while batch.len() < BATCH {
+            match source.next() {
+                Some(Ok(json)) => batch.push(json),
+                Some(Err(e)) => {
+                    read_error = Some(e);
                     break;
                 }
-            },
+                None => break,
+            }
+        }
+        if batch.is_empty() && read_error.is_none() {
+            break;
+        }
+        let count = batch.len() as u64;
+        sink.journal(offset, &batch);
+        for json in batch.drain(..) {
+            summary.read += 1;
+            let result = match read_type {
+                Some(ty) => Value::from_json(&json, ty, program).map_err(|e| StepError {
+                    step: 0,
+                    kind: StepErrorKind::Contract(e),
+                    attempts: 1,
+                }),
+                None => Ok(Value::Json(json.clone())),
+            }
+            .and_then(|value| runner.record(&steps, first, value, &mut summary));
+            match result {
+                Ok(Some(delivered)) => {
+                    summary.delivered += 1;
+                    sink.delivered(&delivered);
+                }
+                Ok(None) => summary.dropped += 1,
+                Err(error) => match flow.error_policy.then {
+                    FinalAction::DeadLetter => {
+                        summary.dead_lettered += 1;
+                        sink.dead_letter(DeadLetter {
+                            flow: flow_name.to_owned(),
+                            record: json,
+                            error,
+                        });
+                    }
+                    FinalAction::Skip => summary.skipped += 1,
+                    FinalAction::Fail => {
+                        summary.failure = Some(RunFailure::Record(error));
+                        break 'batches;
+                    }
+                },
+            }
+        }
+        sink.settled(offset, count);
+        offset += count;
+        if let Some(e) = read_error {
+            summary.failure = Some(RunFailure::Read(e));
+            break;
+        }
+    }
+    if summary.failure.is_none() {
+        if let Some(settle) = settle {
+            if let Err(error) = settle() {
+                summary.failure = Some(RunFailure::Read(
+                    runner.connector_error(0, "read", error, 1, None),
+                ));
+            }
         }
     }
     summary
+}
+
+/// What a `read` produced.
+enum Read<'a> {
+    /// The whole answer, split into records.
+    Whole(Vec<serde_json::Value>),
+    /// Records as the source yields them.
+    Stream(Records<'a>),
 }
 
 /// One run's fixed context.
@@ -271,18 +340,24 @@ struct Runner<'r> {
     variables: &'r BTreeMap<String, String>,
 }
 
-impl Runner<'_> {
-    /// Sends the read and splits its answer into records.
+impl<'r> Runner<'r> {
+    /// Sends the read: a stream of records when the source streams them, else the
+    /// answer split into records.
     fn read(
         &self,
         step: &Step,
         many: bool,
         summary: &mut RunSummary,
-    ) -> Result<Vec<serde_json::Value>, StepError> {
+    ) -> Result<Read<'r>, StepError> {
+        if many {
+            if let Some(records) = self.read_stream(step, summary)? {
+                return Ok(Read::Stream(records));
+            }
+        }
         let answer = self.send(0, step, None, summary)?;
         match answer {
-            serde_json::Value::Array(items) if many => Ok(items),
-            serde_json::Value::Null if many => Ok(Vec::new()),
+            serde_json::Value::Array(items) if many => Ok(Read::Whole(items)),
+            serde_json::Value::Null if many => Ok(Read::Whole(Vec::new())),
             other if many => Err(StepError {
                 step: 0,
                 kind: StepErrorKind::Contract(ConvertError {
@@ -294,7 +369,48 @@ impl Runner<'_> {
                 }),
                 attempts: 1,
             }),
-            other => Ok(vec![other]),
+            other => Ok(Read::Whole(vec![other])),
+        }
+    }
+
+    /// Opens the read as a stream when the source streams, retrying transient errors.
+    fn read_stream(
+        &self,
+        step: &Step,
+        summary: &mut RunSummary,
+    ) -> Result<Option<Records<'r>>, StepError> {
+        let Some((connection, operation, args)) = connection_step(step) else {
+            return Ok(None);
+        };
+        let name = format!("{connection}.{operation}");
+        let filled = self
+            .resolve_args(args, None)
+            .map_err(|e| self.connector_error(0, &name, e, 1, None))?;
+        let resolved = filled
+            .iter()
+            .map(|arg| arg.join(|_, value| template::encode(value)))
+            .collect();
+        let request = Request {
+            connection,
+            operation,
+            args,
+            resolved,
+            filled,
+            body: None,
+            idempotency_key: None,
+        };
+        let policy = self.flow.error_policy;
+        let mut attempt = 1;
+        loop {
+            match self.connections.read_records(&request) {
+                Ok(records) => return Ok(records),
+                Err(error) if error.is_transient() && attempt <= policy.retries => {
+                    self.pause.pause(backoff(&policy, attempt));
+                    summary.retries += 1;
+                    attempt += 1;
+                }
+                Err(error) => return Err(self.connector_error(0, &name, error, attempt, None)),
+            }
         }
     }
 

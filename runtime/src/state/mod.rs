@@ -2,7 +2,11 @@
 //! PostgreSQL can hold them later; [`sqlite::SqliteStore`] is the default backend.
 //!
 //! A run is stored as `running` before its first request and finished after its last,
-//! so an interrupted run shows as `running` with the time it started. Every text the
+//! so an interrupted run shows as `running` with the time it started. Its records are
+//! journaled once read and leave the journal in batches as they settle, so a later
+//! start finds what a killed process left unsettled, marks the run `interrupted` and
+//! resumes those records (at least once: a batch in flight is sent again, with the same
+//! idempotency keys). Every text the
 //! store receives from [`record`] is redacted first.
 
 pub mod record;
@@ -10,7 +14,7 @@ pub mod sqlite;
 
 use std::fmt;
 
-pub use record::{replay, run_recorded, Replay, RunContext};
+pub use record::{replay, resume, run_recorded, run_triggered, Replay, RunContext};
 
 /// How a run ended, or that it has not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -22,6 +26,8 @@ pub enum RunStatus {
     Succeeded,
     /// The run stopped early (failed read, `then fail`, or a store error).
     Failed,
+    /// The process running it died; a later start resumed its unsettled records.
+    Interrupted,
 }
 
 impl RunStatus {
@@ -31,13 +37,19 @@ impl RunStatus {
             RunStatus::Running => "running",
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
         }
     }
 
     fn parse(text: &str) -> Option<RunStatus> {
-        [RunStatus::Running, RunStatus::Succeeded, RunStatus::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [
+            RunStatus::Running,
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+            RunStatus::Interrupted,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 }
 
@@ -49,7 +61,27 @@ pub enum Trigger {
     Manual,
     /// `weft deadletters replay`.
     Replay,
+    /// An `every` or `cron` trigger of `weft serve`.
+    Schedule,
+    /// A signed webhook call.
+    Webhook,
+    /// The successful end of the flow named by `after`.
+    After,
+    /// A new file in a watched folder.
+    Watch,
+    /// The unsettled records of an interrupted run, resumed.
+    Resume,
 }
+
+const TRIGGERS: [Trigger; 7] = [
+    Trigger::Manual,
+    Trigger::Replay,
+    Trigger::Schedule,
+    Trigger::Webhook,
+    Trigger::After,
+    Trigger::Watch,
+    Trigger::Resume,
+];
 
 impl Trigger {
     /// The name stored and shown.
@@ -57,13 +89,16 @@ impl Trigger {
         match self {
             Trigger::Manual => "manual",
             Trigger::Replay => "replay",
+            Trigger::Schedule => "schedule",
+            Trigger::Webhook => "webhook",
+            Trigger::After => "after",
+            Trigger::Watch => "watch",
+            Trigger::Resume => "resume",
         }
     }
 
     fn parse(text: &str) -> Option<Trigger> {
-        [Trigger::Manual, Trigger::Replay]
-            .into_iter()
-            .find(|t| t.as_str() == text)
+        TRIGGERS.into_iter().find(|t| t.as_str() == text)
     }
 }
 
@@ -183,6 +218,19 @@ pub struct Filter {
     pub limit: Option<u32>,
 }
 
+/// Whether the process `pid` is alive. Where that cannot be told (no `/proc`), a run
+/// of another process counts as alive, so a live run is never resumed twice.
+pub fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    let proc = std::path::Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    proc.join(pid.to_string()).exists()
+}
+
 /// Why the store failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
@@ -217,6 +265,22 @@ pub trait Store {
     fn dead_letters(&self, filter: &Filter) -> Result<Vec<StoredDeadLetter>, StoreError>;
     /// Removes a delivered dead letter.
     fn remove_dead_letter(&mut self, id: i64) -> Result<(), StoreError>;
+    /// Journals records read by a running run, before any is sent: `records[i]` is
+    /// record `first + i` of the run, as JSON text (redacted). One transaction.
+    fn journal(&mut self, run: i64, first: u64, records: &[String]) -> Result<(), StoreError>;
+    /// Marks records `first..first + count` of a run settled (they leave the journal).
+    fn settle(&mut self, run: i64, first: u64, count: u64) -> Result<(), StoreError>;
+    /// The unsettled records of a run, in read order.
+    fn pending(&self, run: i64) -> Result<Vec<serde_json::Value>, StoreError>;
+    /// Drops what is left of a run's journal.
+    fn clear_pending(&mut self, run: i64) -> Result<(), StoreError>;
+    /// Marks `running` runs of this environment (and flow, if given) whose process is
+    /// gone as `interrupted` and returns them, oldest first.
+    fn take_interrupted(
+        &mut self,
+        environment: &str,
+        flow: Option<&str>,
+    ) -> Result<Vec<RunRecord>, StoreError>;
     /// Records that a replayed dead letter failed again.
     fn refail_dead_letter(
         &mut self,

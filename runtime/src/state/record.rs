@@ -30,20 +30,35 @@ pub struct RunContext<'a> {
     pub redactor: &'a Redactor,
 }
 
-/// Runs the flow once and stores the run and its dead letters. A store error after
-/// the run started still finishes the run record (as failed) when it can.
+/// Runs the flow once (started by hand) and stores the run and its dead letters. A
+/// store error after the run started still finishes the run record (as failed) when
+/// it can.
 pub fn run_recorded(
     store: &mut dyn Store,
     context: &RunContext<'_>,
     options: &RunOptions,
 ) -> Result<RunRecord, StoreError> {
-    let id = store.start_run(&new_run(context, Trigger::Manual))?;
+    run_triggered(store, context, options, Trigger::Manual, &mut |_| {})
+}
+
+/// Runs the flow once as `trigger` says, journaling its records, and stores the run
+/// and its dead letters; `started` gets the run's id once it is stored.
+pub fn run_triggered(
+    store: &mut dyn Store,
+    context: &RunContext<'_>,
+    options: &RunOptions,
+    trigger: Trigger,
+    started_with: &mut dyn FnMut(i64),
+) -> Result<RunRecord, StoreError> {
+    let id = store.start_run(&new_run(context, trigger))?;
+    started_with(id);
     let started = Instant::now();
     let mut sink = StoringSink {
         store: &mut *store,
         context,
         run: id,
         error: None,
+        text: Vec::new(),
     };
     let summary = engine::run(
         context.program,
@@ -64,6 +79,28 @@ pub fn run_recorded(
         return Err(error);
     }
     stored(store, id)
+}
+
+/// Resumes an interrupted run: its unsettled records go through the flow again (with
+/// the same idempotency keys) under a new run, then its journal is dropped. `None`
+/// when it left nothing unsettled.
+pub fn resume(
+    store: &mut dyn Store,
+    context: &RunContext<'_>,
+    interrupted: &RunRecord,
+) -> Result<Option<RunRecord>, StoreError> {
+    let records = store.pending(interrupted.id)?;
+    if records.is_empty() {
+        store.clear_pending(interrupted.id)?;
+        return Ok(None);
+    }
+    let options = RunOptions {
+        input: Some(records),
+        ..RunOptions::default()
+    };
+    let run = run_triggered(store, context, &options, Trigger::Resume, &mut |_| {})?;
+    store.clear_pending(interrupted.id)?;
+    Ok(Some(run))
 }
 
 /// What a replay did.
@@ -144,10 +181,34 @@ struct StoringSink<'s, 'c> {
     context: &'c RunContext<'c>,
     run: i64,
     error: Option<StoreError>,
+    /// The journal batch as text, reused between batches.
+    text: Vec<String>,
 }
 
 impl Sink for StoringSink<'_, '_> {
     fn delivered(&mut self, _: &serde_json::Value) {}
+
+    fn journal(&mut self, first: u64, records: &[serde_json::Value]) {
+        if self.error.is_some() {
+            return;
+        }
+        let redactor = self.context.redactor;
+        self.text.clear();
+        self.text
+            .extend(records.iter().map(|r| redactor.redact(&r.to_string())));
+        if let Err(e) = self.store.journal(self.run, first, &self.text) {
+            self.error = Some(e);
+        }
+    }
+
+    fn settled(&mut self, first: u64, count: u64) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.store.settle(self.run, first, count) {
+            self.error = Some(e);
+        }
+    }
 
     fn dead_letter(&mut self, letter: DeadLetter) {
         if self.error.is_some() {

@@ -12,7 +12,7 @@ use super::{
 };
 
 /// The schema version this code writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS runs (
     skipped       INTEGER NOT NULL DEFAULT 0,
     dead_lettered INTEGER NOT NULL DEFAULT 0,
     retries       INTEGER NOT NULL DEFAULT 0,
-    failure       TEXT
+    failure       TEXT,
+    pid           INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_by_flow ON runs (flow, environment, id);
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -47,7 +48,16 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     idempotency_key TEXT
 );
 CREATE INDEX IF NOT EXISTS dead_letters_by_flow ON dead_letters (flow, environment, id);
+CREATE TABLE IF NOT EXISTS pending (
+    run_id INTEGER NOT NULL,
+    seq    INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
 ";
+
+/// Version 1 runs have no `pid`.
+const MIGRATE_1: &str = "ALTER TABLE runs ADD COLUMN pid INTEGER;";
 
 /// Run state in a SQLite database file.
 #[derive(Debug)]
@@ -88,8 +98,9 @@ impl SqliteStore {
                 "the state file has schema version {version}; this weft knows up to {SCHEMA_VERSION}"
             )));
         }
+        let migrate = if version == 1 { MIGRATE_1 } else { "" };
         db.execute_batch(&format!(
-            "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            "BEGIN; {migrate} {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
         ))
         .map_err(sql)?;
         Ok(SqliteStore { db })
@@ -197,14 +208,15 @@ impl Store for SqliteStore {
     fn start_run(&mut self, run: &NewRun) -> Result<i64, StoreError> {
         let tx = self.db.transaction().map_err(sql)?;
         tx.execute(
-            "INSERT INTO runs (flow, environment, digest, trigger, status, started_at)
-             VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
+            "INSERT INTO runs (flow, environment, digest, trigger, status, started_at, pid)
+             VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
             params![
                 run.flow,
                 run.environment,
                 run.digest,
                 run.trigger.as_str(),
-                now()
+                now(),
+                std::process::id()
             ],
         )
         .map_err(sql)?;
@@ -225,8 +237,10 @@ impl Store for SqliteStore {
         } else {
             RunStatus::Succeeded
         };
-        let changed = self
-            .db
+        let tx = self.db.transaction().map_err(sql)?;
+        tx.execute("DELETE FROM pending WHERE run_id = ?1", [id])
+            .map_err(sql)?;
+        let changed = tx
             .execute(
                 "UPDATE runs SET status = ?2, duration_ms = ?3, read = ?4, delivered = ?5,
                  dropped = ?6, skipped = ?7, dead_lettered = ?8, retries = ?9, failure = ?10
@@ -248,7 +262,95 @@ impl Store for SqliteStore {
         if changed == 0 {
             return Err(StoreError(format!("no run {id}")));
         }
+        tx.commit().map_err(sql)
+    }
+
+    fn journal(&mut self, run: i64, first: u64, records: &[String]) -> Result<(), StoreError> {
+        let tx = self.db.transaction().map_err(sql)?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO pending (run_id, seq, record) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(sql)?;
+            for (i, record) in records.iter().enumerate() {
+                insert
+                    .execute(params![run, int(first + i as u64), record])
+                    .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)
+    }
+
+    fn settle(&mut self, run: i64, first: u64, count: u64) -> Result<(), StoreError> {
+        self.db
+            .prepare_cached("DELETE FROM pending WHERE run_id = ?1 AND seq >= ?2 AND seq < ?3")
+            .and_then(|mut delete| delete.execute(params![run, int(first), int(first + count)]))
+            .map_err(sql)?;
         Ok(())
+    }
+
+    fn pending(&self, run: i64) -> Result<Vec<serde_json::Value>, StoreError> {
+        let mut statement = self
+            .db
+            .prepare("SELECT record FROM pending WHERE run_id = ?1 ORDER BY seq")
+            .map_err(sql)?;
+        let rows = statement
+            .query_map([run], |row| row.get::<_, String>(0))
+            .map_err(sql)?;
+        rows.map(|text| {
+            let text = text.map_err(sql)?;
+            serde_json::from_str(&text)
+                .map_err(|e| StoreError(format!("journal of run {run}: {e}")))
+        })
+        .collect()
+    }
+
+    fn clear_pending(&mut self, run: i64) -> Result<(), StoreError> {
+        self.db
+            .execute("DELETE FROM pending WHERE run_id = ?1", [run])
+            .map_err(sql)?;
+        Ok(())
+    }
+
+    fn take_interrupted(
+        &mut self,
+        environment: &str,
+        flow: Option<&str>,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let tx = self.db.transaction().map_err(sql)?;
+        let candidates: Vec<(RunRecord, Option<i64>)> = {
+            let mut statement = tx
+                .prepare(
+                    "SELECT * FROM runs WHERE status = 'running' AND environment = ?1
+                     AND (?2 IS NULL OR flow = ?2) ORDER BY id",
+                )
+                .map_err(sql)?;
+            let rows = statement
+                .query_map(params![environment, flow], |row| {
+                    Ok((run_record(row)?, row.get::<_, Option<i64>>("pid")?))
+                })
+                .map_err(sql)?;
+            rows.collect::<Result<_, _>>().map_err(sql)?
+        };
+        let mut interrupted = Vec::new();
+        for (mut run, pid) in candidates {
+            let alive = pid
+                .and_then(|p| u32::try_from(p).ok())
+                .is_some_and(super::process_alive);
+            if alive {
+                continue;
+            }
+            tx.execute(
+                "UPDATE runs SET status = 'interrupted' WHERE id = ?1",
+                [run.id],
+            )
+            .map_err(sql)?;
+            run.status = RunStatus::Interrupted;
+            interrupted.push(run);
+        }
+        tx.commit().map_err(sql)?;
+        Ok(interrupted)
     }
 
     fn run(&self, id: i64) -> Result<Option<RunRecord>, StoreError> {

@@ -145,3 +145,41 @@ fn a_newer_schema_is_refused() -> Result<(), StoreError> {
     assert!(error.is_some_and(|e| e.0.contains("schema version 99")));
     Ok(())
 }
+
+#[test]
+fn the_journal_keeps_unsettled_records_of_a_dead_process_for_resuming() -> Result<(), StoreError> {
+    let mut store = SqliteStore::in_memory()?;
+    let id = store.start_run(&run("sync", "dev"))?;
+    let other = store.start_run(&run("sync", "prod"))?;
+    let records: Vec<String> = (0..5).map(|i| format!("{{\"id\":{i}}}")).collect();
+    store.journal(id, 0, &records[..3])?;
+    store.journal(id, 3, &records[3..])?;
+    store.settle(id, 0, 3)?;
+    // This process is alive: its own running runs are not interrupted.
+    assert!(store.take_interrupted("dev", None)?.is_empty());
+    // The process that ran them is gone.
+    store
+        .db
+        .execute("UPDATE runs SET pid = NULL", [])
+        .map_err(sql)?;
+    assert!(store.take_interrupted("dev", Some("other"))?.is_empty());
+    let interrupted = store.take_interrupted("dev", None)?;
+    assert_eq!(interrupted.len(), 1);
+    assert_eq!(interrupted[0].id, id);
+    assert_eq!(interrupted[0].status, RunStatus::Interrupted);
+    assert_eq!(store.run(id)?.map(|r| r.status), Some(RunStatus::Interrupted));
+    assert_eq!(store.run(other)?.map(|r| r.status), Some(RunStatus::Running));
+    assert_eq!(
+        store.pending(id)?,
+        vec![serde_json::json!({"id": 3}), serde_json::json!({"id": 4})]
+    );
+    // Taken once: a second start does not resume it again.
+    assert!(store.take_interrupted("dev", None)?.is_empty());
+    store.clear_pending(id)?;
+    assert!(store.pending(id)?.is_empty());
+    // Finishing a run drops what is left of its journal.
+    store.journal(other, 0, &records)?;
+    store.finish_run(other, 1, &Counts::default(), None)?;
+    assert!(store.pending(other)?.is_empty());
+    Ok(())
+}
