@@ -1,9 +1,9 @@
 //! Webhook signatures: `X-Weft-Signature-256: sha256=<hex>`, the HMAC-SHA256 of the raw
 //! body keyed by the environment's `WEFT_WEBHOOK_SECRET`, compared in constant time.
 
-use hmac::{KeyInit, Mac};
+use hmac::Mac;
 
-type HmacSha256 = hmac::Hmac<sha2_mac::Sha256>;
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// The header that carries a webhook's signature.
 pub const SIGNATURE_HEADER: &str = "x-weft-signature-256";
