@@ -9,6 +9,7 @@ pub mod artifact;
 pub mod binding;
 pub mod connector;
 pub mod connectors;
+pub mod delivery;
 pub mod engine;
 pub mod eval;
 pub mod format;
