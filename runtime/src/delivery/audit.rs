@@ -211,10 +211,13 @@ pub fn verify(entries: &[Entry], head: Option<(i64, &str)>) -> Verification {
             break;
         }
         if entry.prev_hash != prev_hash {
-            let (kind, what) = if entry.seq > prev_seq + 1 {
+            let (kind, what) = if let Some(linked) = entries.iter().find(|e| e.hash == entry.prev_hash) {
+                (
+                    Problem::Reordered,
+                    format!("it follows entry {} in the chain: the trail was reordered", linked.seq),
+                )
+            } else if entry.seq > prev_seq + 1 {
                 (Problem::Deleted, format!("entries {} to {} were deleted", prev_seq + 1, entry.seq - 1))
-            } else if entries.iter().any(|e| e.hash == entry.prev_hash) {
-                (Problem::Reordered, "it links to another entry: the trail was reordered".to_string())
             } else {
                 (Problem::Edited, "it does not link to the entry before it".to_string())
             };

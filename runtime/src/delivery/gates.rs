@@ -181,9 +181,9 @@ impl Window {
             .filter(|w| !w.eq_ignore_ascii_case("utc"))
             .collect();
         let (days_text, times) = match words.as_slice() {
-            [times] => (None, *times),
+            [times] if times.contains(':') => (None, *times),
             [days, times] => (Some(*days), *times),
-            _ => return Err(bad("expected DAYS HH:MM-HH:MM, e.g. \"Mon-Fri 09:00-17:00\"")),
+            _ => return Err(bad("expected DAYS HH:MM-HH:MM (days and a time range), e.g. \"Mon-Fri 09:00-17:00\"")),
         };
         let mut days = [days_text.is_none(); 7];
         if let Some(text) = days_text {
