@@ -117,7 +117,13 @@ impl Client {
 
     /// Like [`Client::call`], turning error answers into failures.
     pub fn expect(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Answer, Failure> {
-        let answer = self.call(method, path, body)?;
+        check(self.call(method, path, body)?)
+    }
+}
+
+/// Turns an error answer into a failure: exit 1 when refused (401, 403, 409), else 2.
+pub fn check(answer: Answer) -> Result<Answer, Failure> {
+    {
         if answer.status < 400 {
             return Ok(answer);
         }

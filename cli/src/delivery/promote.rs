@@ -97,7 +97,7 @@ impl Client {
         if answer.status == 409 && answer.body.get("status").is_some() {
             return Ok((answer.body.clone(), describe(&answer.body), 1));
         }
-        let answer = if answer.status >= 400 { self.expect(method, path, body)? } else { answer };
+        let answer = super::check(answer)?;
         Ok((answer.body.clone(), describe(&answer.body), 0))
     }
 }
