@@ -268,6 +268,13 @@ fn promotion_without_passing_tests_is_refused() {
     assert!(stderr(&out).contains("prod is reached by `weft promote`"), "{}", stderr(&out));
     let audit = audit_summary(&server, &alice, dir);
     assert!(audit.contains("alice promotion_refused account_sync staging tests: no passing test run"), "{audit}");
+    // `weft test --upload` records a passing run for this digest: now it passes.
+    let out = server.weft(&alice, &["test", "--upload"], dir);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("weft test: recorded a passing run for sha256:"), "{}", stderr(&out));
+    let out = server.weft(&alice, &["promote", "account_sync", "--to", "staging"], dir);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("dev -> staging: activated"), "{}", stdout(&out));
 }
 
 /// Minimal HTTP server: answers every request with `status` (or the result of
