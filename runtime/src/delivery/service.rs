@@ -809,3 +809,6 @@ impl Delivery {
         Ok(json!({"flows": by_flow, "pending": pending}))
     }
 }
+
+#[cfg(test)]
+mod tests;
