@@ -94,6 +94,7 @@ pub fn run(args: &Args) -> ExitCode {
             groups,
             differ: Some(differ()),
             alert_webhook: args.alert_webhook.clone(),
+            clock: None,
         },
     ));
     if args.dev {

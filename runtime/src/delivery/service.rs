@@ -88,7 +88,12 @@ pub struct Options {
     pub differ: Option<Differ>,
     /// Where alerts are posted (JSON), if anywhere.
     pub alert_webhook: Option<String>,
+    /// The clock change windows are judged by; the system clock when none.
+    pub clock: Option<Clock>,
 }
+
+/// A source of the current time.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// What the monitor did about a breach.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -389,7 +394,7 @@ impl Delivery {
                 requester,
                 approvals,
                 tests_passed,
-                now: Utc::now(),
+                now: self.options.clock.as_ref().map_or_else(Utc::now, |clock| clock()),
             },
         ))
     }
@@ -417,8 +422,14 @@ impl Delivery {
         let evaluation = self.evaluate(artifact, to, &who.name, &[])?;
         let diff = self.diff_against(flow, to, artifact)?;
         let gates_json = serde_json::to_value(&evaluation).unwrap_or_default();
+        let awaiting = evaluation
+            .gates
+            .iter()
+            .any(|g| !g.passed && g.gate.starts_with("approvals"));
         let (status, reason) = match evaluation.verdict {
             Verdict::Pass | Verdict::AwaitApproval => (PromotionStatus::Pending, None),
+            // The window is judged again when the last approval comes in.
+            Verdict::OutsideWindow if awaiting => (PromotionStatus::Pending, None),
             Verdict::Refuse | Verdict::OutsideWindow => {
                 let failed: Vec<String> = evaluation
                     .gates
@@ -545,10 +556,28 @@ impl Delivery {
                 who.name
             )));
         }
-        if request.approvals.iter().any(|a| a.user == who.name) {
-            return Err(Error::Conflict(format!("{} already approved promotion {id}", who.name)));
-        }
         let mut approvals: Vec<String> = request.approvals.iter().map(|a| a.user.clone()).collect();
+        if approvals.contains(&who.name) {
+            // Approving again re-judges the gates: how a request approved outside its
+            // change window is activated inside it.
+            let evaluation = self.evaluate(&artifact, &request.to, &request.requested_by, &approvals)?;
+            if evaluation.verdict != Verdict::Pass {
+                let failing: Vec<String> = evaluation
+                    .gates
+                    .iter()
+                    .filter(|g| !g.passed)
+                    .map(|g| format!("{}: {}", g.gate, g.detail))
+                    .collect();
+                return Err(Error::Conflict(format!(
+                    "{} already approved promotion {id}; it waits for {}",
+                    who.name,
+                    failing.join("; ")
+                )));
+            }
+            let gates_json = serde_json::to_value(&evaluation).unwrap_or_default();
+            self.activate(&who.name, id, &artifact, &gates_json, &approvals)?;
+            return self.promotion(id);
+        }
         approvals.push(who.name.clone());
         let evaluation = self.evaluate(&artifact, &request.to, &request.requested_by, &approvals)?;
         let gates_json = serde_json::to_value(&evaluation).unwrap_or_default();

@@ -1,5 +1,7 @@
 use std::collections::BTreeMap;
 
+use std::sync::{Arc, Mutex};
+
 use petgraph::graph::DiGraph;
 
 use super::*;
@@ -184,4 +186,53 @@ fn only_token_hashes_are_stored() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_closed_window_holds_an_approved_request_until_it_opens() {
+    let now = Arc::new(Mutex::new(Utc::now()));
+    let at = |text: &str| DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).unwrap_or_else(|e| panic!("{e}"));
+    let clock = Arc::clone(&now);
+    let groups = BTreeMap::from([(
+        "shop".to_string(),
+        BTreeMap::from([("leads".to_string(), vec!["bob".to_string()])]),
+    )]);
+    let d = Delivery::new(
+        Box::new(SqliteDeliveryStore::in_memory().unwrap_or_else(|e| panic!("{e}"))),
+        Options {
+            groups,
+            clock: Some(Arc::new(move || *clock.lock().unwrap_or_else(|p| p.into_inner()))),
+            ..Options::default()
+        },
+    );
+    let mut a = artifact("1.0.0", "windowed");
+    if let Some(p) = a.program.promotion.as_mut() {
+        p.gates.insert("prod".into(), vec![
+            Gate::Approvals { count: 1, group: "leads".into() },
+            Gate::Window { spec: "Mon-Fri 09:00-17:00".into() },
+        ]);
+    }
+    a.digest = program_digest(&a.program);
+    let (alice, bob) = (user("alice", &["deployer"]), user("bob", &["approver:prod"]));
+    ok(d.deploy(&alice, a, "dev", None));
+    let set = |t: &str| *now.lock().unwrap_or_else(|p| p.into_inner()) = at(t);
+    set("2026-01-10T12:00:00Z"); // a Saturday
+    let pending = ok(d.promote(&alice, "sync", "prod"));
+    assert_eq!(pending.status, PromotionStatus::Pending);
+    assert_eq!(ok(d.approve(&bob, pending.id)).status, PromotionStatus::Pending);
+    let again = d.approve(&bob, pending.id).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(again.contains("it waits for window \"Mon-Fri 09:00-17:00\": Sat 12:00 is outside"), "{again}");
+    set("2026-01-12T09:00:00Z"); // Monday, the window opens
+    assert_eq!(ok(d.approve(&bob, pending.id)).status, PromotionStatus::Activated);
+    // Without approvals to wait for, a closed window refuses.
+    set("2026-01-12T17:00:00Z");
+    let mut b = artifact("1.1.0", "no approvals");
+    if let Some(p) = b.program.promotion.as_mut() {
+        p.gates.insert("prod".into(), vec![Gate::Window { spec: "Mon-Fri 09:00-17:00".into() }]);
+    }
+    b.digest = program_digest(&b.program);
+    ok(d.deploy(&alice, b, "dev", None));
+    let refused = ok(d.promote(&alice, "sync", "prod"));
+    assert_eq!(refused.status, PromotionStatus::Refused);
+    assert_eq!(refused.reason.as_deref(), Some("window \"Mon-Fri 09:00-17:00\": Mon 17:00 is outside the change window (UTC)"));
 }
