@@ -39,7 +39,7 @@ environment prod { erp = http("http://127.0.0.1:9")
   crm = http("http://127.0.0.1:9") }
 promotion {
   dev -> prod
-  prod: approvals 1 from "leads", no self approval
+  prod: require approvals 1 from "leads", no self approval
 }
 rollback sync in prod { when error_rate > 50% over 10m, min 2 runs; then previous; alert "oncall" }
 "#;
@@ -94,9 +94,9 @@ fn throughput(threads: usize, per_thread: usize, call: impl Fn(&ureq::Agent, usi
     (threads * per_thread) as f64 / started.elapsed().as_secs_f64()
 }
 
-fn server_benchmark(dir: &Path, artifact: &Value) {
+fn server_benchmark(dir: &Path, artifact: &Value, bad: &Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(["serve", "--control-only", "--dev", "--listen", "127.0.0.1:0", "--state"])
+        .args(["serve", "--control-only", "--dev", "--listen", "127.0.0.1:0", "--poll-ms", "100", "--state"])
         .arg(dir.join("state.db"))
         .arg(dir)
         .stderr(Stdio::piped())
@@ -134,6 +134,58 @@ fn server_benchmark(dir: &Path, artifact: &Value) {
         assert_eq!(status, 201, "{p}");
     });
     println!("promote + approve calls: {:>8.0} per second (2,000 calls, 4 clients)", cycles * 2.0);
+
+    // The real server's path: failed runs written to the state file (as `weft run`
+    // writes them), read by the monitor's poll (every 100 ms), rolled back.
+    let promote = |artifact: &Value| {
+        let (status, _) = post(&a, &format!("{url}/v1/artifacts"), &alice, &json!({"artifact": artifact, "environment": "dev"}));
+        assert_eq!(status, 201);
+        let (_, p) = post(&a, &format!("{url}/v1/promotions"), &alice, &json!({"flow": "sync", "to": "prod"}));
+        let (status, _) = post(&a, &format!("{url}/v1/promotions/{}/approve", p["id"]), &bob, &json!({}));
+        assert_eq!(status, 201);
+    };
+    let active = || -> String {
+        let mut response = a
+            .get(&format!("{url}/v1/status"))
+            .header("Authorization", &format!("Bearer {alice}"))
+            .call()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let body: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap_or_default()).unwrap_or_default();
+        body["flows"]["sync"]["prod"]["digest"].as_str().unwrap_or_default().to_string()
+    };
+    let mut runs = weft_runtime::state::sqlite::SqliteStore::open(&dir.join("state.db")).unwrap_or_else(|e| panic!("{e}"));
+    let bad_digest = bad["digest"].as_str().unwrap_or_default().to_string();
+    let mut latencies = Vec::new();
+    for _ in 0..20 {
+        promote(bad);
+        std::thread::sleep(Duration::from_millis(5));
+        let mut started = Instant::now();
+        for _ in 0..2 {
+            use weft_runtime::state::Store;
+            let id = runs
+                .start_run(&weft_runtime::state::NewRun {
+                    flow: "sync".into(),
+                    environment: "prod".into(),
+                    digest: bad_digest.clone(),
+                    trigger: Trigger::Manual,
+                })
+                .unwrap_or_else(|e| panic!("{e}"));
+            runs.finish_run(id, 1, &Counts::default(), Some("read failed: HTTP 500")).unwrap_or_else(|e| panic!("{e}"));
+            started = Instant::now();
+        }
+        while active() == bad_digest {
+            assert!(started.elapsed() < Duration::from_secs(5), "no rollback");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        latencies.push(started.elapsed());
+        promote(artifact);
+    }
+    latencies.sort();
+    println!(
+        "rollback through the server (100 ms poll): median {:.0} ms, max {:.0} ms from the breaching run stored to re-activation (20 rollbacks)",
+        latencies[latencies.len() / 2].as_secs_f64() * 1000.0,
+        latencies[latencies.len() - 1].as_secs_f64() * 1000.0
+    );
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -203,7 +255,7 @@ fn main() {
     let good = build(dir.path(), "upper(c.name)");
     let bad_dir = dir.path().join("bad");
     let bad = build(&bad_dir, "lower(c.name)");
-    server_benchmark(dir.path(), &good);
+    server_benchmark(dir.path(), &good, &bad);
     let parse = |v: Value| serde_json::from_value::<Artifact>(v).unwrap_or_else(|e| panic!("{e}"));
     rollback_benchmark(dir.path(), parse(good), parse(bad));
 }

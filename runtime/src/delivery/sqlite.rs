@@ -353,6 +353,14 @@ impl SqliteDeliveryStore {
 
 impl DeliveryStore for SqliteDeliveryStore {
     fn register(&mut self, artifact: &Artifact, by: &str, audit: &[NewEntry]) -> Result<bool, StoreError> {
+        let known = self
+            .db
+            .prepare_cached("SELECT 1 FROM artifacts WHERE digest = ?1")
+            .and_then(|mut s| s.exists([&artifact.digest]))
+            .map_err(sql)?;
+        if known {
+            return Ok(false);
+        }
         let json = serde_json::to_string(artifact).map_err(|e| StoreError(e.to_string()))?;
         self.write(audit, |tx| {
             let inserted = tx

@@ -242,7 +242,7 @@ pub type AuditOf<'a> = dyn Fn(Option<&Activation>, &Activation) -> Vec<NewEntry>
 /// appends them in the same transaction.
 pub trait DeliveryStore: Send {
     /// Registers an artifact (already verified) unless its digest is known; returns
-    /// whether it was new. The entries are appended either way.
+    /// whether it was new. The entries are appended only when it was.
     fn register(&mut self, artifact: &Artifact, by: &str, audit: &[NewEntry]) -> Result<bool, StoreError>;
     /// A registered artifact.
     fn artifact(&self, digest: &str) -> Result<Option<Artifact>, StoreError>;
