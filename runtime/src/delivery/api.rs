@@ -61,7 +61,8 @@ fn error_response(error: &Error) -> Response {
     (status, Json(json!({"error": {"kind": kind, "message": error.to_string()}}))).into_response()
 }
 
-/// Runs a blocking operation off the async threads; refusals are audited.
+/// Runs a blocking operation off the async threads; refusals (403, 400, 409) are
+/// audited.
 async fn call<T: Send + 'static>(
     delivery: Arc<Delivery>,
     who: &Identity,
@@ -72,7 +73,7 @@ async fn call<T: Send + 'static>(
     let call = call.to_string();
     let outcome = tokio::task::spawn_blocking(move || {
         let result = operation(&delivery);
-        if let Err(error @ (Error::Forbidden(_) | Error::Invalid(_))) = &result {
+        if let Err(error @ (Error::Forbidden(_) | Error::Invalid(_) | Error::Conflict(_))) = &result {
             delivery.refused(&actor, &call, error);
         }
         result

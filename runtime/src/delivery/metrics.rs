@@ -136,46 +136,5 @@ pub fn compute(entries: &[Entry], environment: &str, since: DateTime<Utc>, until
     }
 }
 
-/// The metrics as text for people.
-pub fn render_text(m: &Metrics) -> String {
-    let duration = |s: f64| {
-        if s >= 86_400.0 {
-            format!("{:.1} d", s / 86_400.0)
-        } else if s >= 3600.0 {
-            format!("{:.1} h", s / 3600.0)
-        } else if s >= 60.0 {
-            format!("{:.1} min", s / 60.0)
-        } else {
-            format!("{s:.1} s")
-        }
-    };
-    let durations = |d: &Option<Durations>| match d {
-        None => "n/a".to_string(),
-        Some(d) => format!(
-            "median {}, mean {} (over {})",
-            duration(d.median_seconds),
-            duration(d.mean_seconds),
-            d.count
-        ),
-    };
-    format!(
-        "DORA metrics for {} from {} to {} ({:.1} days)\n  deployment frequency  {:.2} per day ({} deployments)\n  lead time for changes {}\n  change failure rate   {}\n  time to restore       {}\n",
-        m.environment,
-        m.since,
-        m.until,
-        m.days,
-        m.deployment_frequency_per_day,
-        m.deployments,
-        durations(&m.lead_time),
-        m.change_failure_rate.map_or("n/a".to_string(), |r| format!(
-            "{:.1}% ({} of {})",
-            r * 100.0,
-            m.change_failures,
-            m.deployments
-        )),
-        durations(&m.time_to_restore),
-    )
-}
-
 #[cfg(test)]
 mod tests;
