@@ -384,10 +384,33 @@ impl Delivery {
             .unwrap_or_default()
     }
 
-    fn evaluate(&self, artifact: &Artifact, to: &str, requester: &str, approvals: &[String]) -> Result<gates::Evaluation, Error> {
+    /// The gates to enter `to`: those the promoted version declares and those of the
+    /// version running there, so that a change cannot weaken the gates it passes.
+    fn gates_for(&self, flow: &str, to: &str, artifact: &Artifact) -> Result<Vec<Gate>, Error> {
+        let mut gates = Delivery::gates_of(artifact, to);
+        let running = self.store().active(flow, to)?;
+        if let Some(running) = running.filter(|a| a.version.digest != artifact.digest) {
+            for gate in Delivery::gates_of(&*self.artifact(&running.version.digest)?, to) {
+                if !gates.contains(&gate) {
+                    gates.push(gate);
+                }
+            }
+        }
+        Ok(gates)
+    }
+
+    fn evaluate(
+        &self,
+        flow: &str,
+        artifact: &Artifact,
+        to: &str,
+        requester: &str,
+        approvals: &[String],
+    ) -> Result<gates::Evaluation, Error> {
+        let gates = self.gates_for(flow, to, artifact)?;
         let tests_passed = self.store().tests_passed(&artifact.digest)?;
         Ok(gates::evaluate(
-            &Delivery::gates_of(artifact, to),
+            &gates,
             &Context {
                 project: &artifact.project.name,
                 groups: &self.options.groups,
@@ -419,7 +442,7 @@ impl Delivery {
         to: &str,
         artifact: &Arc<Artifact>,
     ) -> Result<Promotion, Error> {
-        let evaluation = self.evaluate(artifact, to, &who.name, &[])?;
+        let evaluation = self.evaluate(flow, artifact, to, &who.name, &[])?;
         let diff = self.diff_against(flow, to, artifact)?;
         let gates_json = serde_json::to_value(&evaluation).unwrap_or_default();
         let awaiting = evaluation
@@ -549,7 +572,7 @@ impl Delivery {
             return Err(Error::Conflict(format!("promotion request {id} is {}", request.status.as_str())));
         }
         let artifact = self.artifact(&request.version.digest)?;
-        let gates = Delivery::gates_of(&artifact, &request.to);
+        let gates = self.gates_for(&request.flow, &request.to, &artifact)?;
         if gates::forbids_self_approval(&gates, &request.requested_by, &who.name) {
             return Err(Error::Forbidden(format!(
                 "{} requested promotion {id} and may not approve it (no self approval)",
@@ -560,7 +583,7 @@ impl Delivery {
         if approvals.contains(&who.name) {
             // Approving again re-judges the gates: how a request approved outside its
             // change window is activated inside it.
-            let evaluation = self.evaluate(&artifact, &request.to, &request.requested_by, &approvals)?;
+            let evaluation = self.evaluate(&request.flow, &artifact, &request.to, &request.requested_by, &approvals)?;
             if evaluation.verdict != Verdict::Pass {
                 let failing: Vec<String> = evaluation
                     .gates
@@ -579,7 +602,7 @@ impl Delivery {
             return self.promotion(id);
         }
         approvals.push(who.name.clone());
-        let evaluation = self.evaluate(&artifact, &request.to, &request.requested_by, &approvals)?;
+        let evaluation = self.evaluate(&request.flow, &artifact, &request.to, &request.requested_by, &approvals)?;
         let gates_json = serde_json::to_value(&evaluation).unwrap_or_default();
         let diff_text = request.diff.to_string();
         self.store().approve(
@@ -789,6 +812,12 @@ impl Delivery {
             .at(alert["flow"].as_str(), alert["environment"].as_str())
             .details(json!({"channels": alert["channels"], "error": outcome.err()}));
         let _ = self.store().append(&[entry]);
+    }
+
+    /// Records an event the host observed (a secret binding changed, a host joined)
+    /// in the audit trail.
+    pub fn record(&self, entry: NewEntry) -> Result<(), Error> {
+        Ok(self.store().append(&[entry])?)
     }
 
     /// Audit entries from `since`.

@@ -197,14 +197,18 @@ fn a_closed_window_holds_an_approved_request_until_it_opens() {
         "shop".to_string(),
         BTreeMap::from([("leads".to_string(), vec!["bob".to_string()])]),
     )]);
-    let d = Delivery::new(
-        Box::new(SqliteDeliveryStore::in_memory().unwrap_or_else(|e| panic!("{e}"))),
-        Options {
-            groups,
-            clock: Some(Arc::new(move || *clock.lock().unwrap_or_else(|p| p.into_inner()))),
-            ..Options::default()
-        },
-    );
+    let make = || {
+        let clock = Arc::clone(&clock);
+        Delivery::new(
+            Box::new(SqliteDeliveryStore::in_memory().unwrap_or_else(|e| panic!("{e}"))),
+            Options {
+                groups: groups.clone(),
+                clock: Some(Arc::new(move || *clock.lock().unwrap_or_else(|p| p.into_inner()))),
+                ..Options::default()
+            },
+        )
+    };
+    let d = make();
     let mut a = artifact("1.0.0", "windowed");
     if let Some(p) = a.program.promotion.as_mut() {
         p.gates.insert("prod".into(), vec![
@@ -224,7 +228,9 @@ fn a_closed_window_holds_an_approved_request_until_it_opens() {
     assert!(again.contains("it waits for window \"Mon-Fri 09:00-17:00\": Sat 12:00 is outside"), "{again}");
     set("2026-01-12T09:00:00Z"); // Monday, the window opens
     assert_eq!(ok(d.approve(&bob, pending.id)).status, PromotionStatus::Activated);
-    // Without approvals to wait for, a closed window refuses.
+    // Without approvals to wait for, a closed window refuses (a fresh server: in this
+    // one the gates of the version running in prod would still ask for approval).
+    let d = make();
     set("2026-01-12T17:00:00Z");
     let mut b = artifact("1.1.0", "no approvals");
     if let Some(p) = b.program.promotion.as_mut() {
@@ -235,4 +241,22 @@ fn a_closed_window_holds_an_approved_request_until_it_opens() {
     let refused = ok(d.promote(&alice, "sync", "prod"));
     assert_eq!(refused.status, PromotionStatus::Refused);
     assert_eq!(refused.reason.as_deref(), Some("window \"Mon-Fri 09:00-17:00\": Mon 17:00 is outside the change window (UTC)"));
+}
+
+#[test]
+fn a_version_cannot_weaken_the_gates_it_passes() {
+    let d = memory();
+    let (alice, bob) = (user("alice", &["deployer", "approver:prod"]), user("bob", &["approver:prod"]));
+    promote(&d, &artifact("1.0.0", "strict"));
+    // 1.1.0 drops the prod gates: the gates of 1.0.0, running in prod, still apply.
+    let mut weak = artifact("1.1.0", "weak");
+    if let Some(p) = weak.program.promotion.as_mut() {
+        p.gates.clear();
+    }
+    weak.digest = program_digest(&weak.program);
+    ok(d.deploy(&alice, weak, "dev", None));
+    let pending = ok(d.promote(&alice, "sync", "prod"));
+    assert_eq!(pending.status, PromotionStatus::Pending);
+    assert!(matches!(d.approve(&alice, pending.id), Err(Error::Forbidden(_))));
+    assert_eq!(ok(d.approve(&bob, pending.id)).status, PromotionStatus::Activated);
 }
