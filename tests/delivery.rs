@@ -169,6 +169,12 @@ fn dev_staging_prod_with_two_users_and_a_tamper_evident_trail() {
     let server = Server::start(dir, &[]);
     let token_file = std::fs::read_to_string(dir.join(".weft/token")).unwrap_or_default();
     assert_eq!(token_file.trim(), server.admin);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join(".weft/token")).map(|m| m.permissions().mode()).unwrap_or_default();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     // Alice may approve in prod too: only the no-self-approval gate stops her below.
     let alice = server.user("alice", &["deployer", "approver:prod"], dir);
     let bob = server.user("bob", &["approver:staging", "approver:prod"], dir);
@@ -190,6 +196,11 @@ fn dev_staging_prod_with_two_users_and_a_tamper_evident_trail() {
     let id = pending["id"].to_string();
     let text = server.weft(&alice, &["promotions", "--status", "pending"], dir);
     assert!(stdout(&text).contains(&format!("promotion {id}: account_sync 1.4.0")), "{}", stdout(&text));
+    // Bob reviews it: gates, and the changes that reach account_sync.
+    let review = server.weft(&bob, &["promotions", &id], dir);
+    assert!(stdout(&review).contains("[  ] approvals 1 from \"integration-leads\": 0 of 1 approval from integration-leads"), "{}", stdout(&review));
+    assert!(stdout(&review).contains("+ flow.account_sync"), "{}", stdout(&review));
+    assert!(!stdout(&review).contains("+ flow.contact_sync"), "{}", stdout(&review));
 
     // Alice may not approve her own request.
     let out = server.weft(&alice, &["approve", &id], dir);

@@ -45,15 +45,16 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// The compiler's semantic diff, as the server stores it with promotion requests.
+/// The compiler's semantic diff, as the server stores it with promotion requests:
+/// the changes that reach the promoted flow.
 pub fn differ() -> Differ {
-    Arc::new(|old, new| {
+    Arc::new(|old, new, flow| {
         let model = |program: &weft_runtime::ir::Program| weft_compiler::diff::Model {
             program: program.clone(),
             environments: None,
         };
-        serde_json::to_value(weft_compiler::diff::diff(&model(old), &model(new)))
-            .unwrap_or(serde_json::Value::Null)
+        let diff = weft_compiler::diff::diff(&model(old), &model(new)).for_flow(flow);
+        serde_json::to_value(diff).unwrap_or(serde_json::Value::Null)
     })
 }
 

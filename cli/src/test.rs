@@ -47,8 +47,8 @@ pub struct Args {
     /// Colour in text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
-    /// Record the result for this build's digest on the control API (after `weft
-    /// deploy`), where the `tests` promotion gate looks for it.
+    /// Record the result for this build's digest on the control API, where the
+    /// `tests` promotion gate looks for it.
     #[arg(long)]
     upload: bool,
     /// The control API for --upload (or set WEFT_SERVER).

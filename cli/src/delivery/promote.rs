@@ -43,6 +43,8 @@ pub struct RejectArgs {
 /// Arguments of `weft promotions`.
 #[derive(clap::Args)]
 pub struct ListArgs {
+    /// Show this request in full: gates, approvals and the semantic diff.
+    id: Option<i64>,
     /// Only requests in this state: pending, activated, rejected, refused.
     #[arg(long)]
     status: Option<String>,
@@ -73,6 +75,13 @@ pub fn reject(args: &RejectArgs) -> ExitCode {
 
 /// Lists requests, newest first.
 pub fn list(args: &ListArgs) -> ExitCode {
+    if let Some(id) = args.id {
+        let outcome = args
+            .client
+            .expect("GET", &format!("/v1/promotions/{id}"), None)
+            .map(|answer| (answer.body.clone(), describe(&answer.body), 0));
+        return finish("promotions", args.client.format, outcome);
+    }
     let path = match &args.status {
         Some(status) => format!("/v1/promotions?status={status}"),
         None => "/v1/promotions".to_string(),
@@ -146,7 +155,11 @@ pub fn describe(p: &Value) -> String {
             } else {
                 text.push_str("  changes against what runs there:\n");
                 for line in diff::render_text(&d).lines() {
-                    text.push_str(&format!("    {line}\n"));
+                    if line.trim().is_empty() {
+                        text.push('\n');
+                    } else {
+                        text.push_str(&format!("    {line}\n"));
+                    }
                 }
             }
         }

@@ -22,8 +22,9 @@ use crate::artifact::Artifact;
 use crate::ir::{Gate, Program};
 use crate::state::RunRecord;
 
-/// The compiler's semantic diff, injected by the host: old program, new program.
-pub type Differ = Arc<dyn Fn(&Program, &Program) -> serde_json::Value + Send + Sync>;
+/// The compiler's semantic diff, injected by the host: old program, new program, and
+/// the flow being promoted (to keep the changes that reach it).
+pub type Differ = Arc<dyn Fn(&Program, &Program, &str) -> serde_json::Value + Send + Sync>;
 
 /// The actor of automatic actions.
 pub const SYSTEM: &str = "weft";
@@ -249,15 +250,16 @@ impl Delivery {
         Ok(token)
     }
 
-    /// Records a `weft test --format json` report for a registered digest.
+    /// Records a `weft test --format json` report for a digest (deployed or not yet).
     pub fn record_tests(&self, who: &Identity, digest: &str, report: &serde_json::Value) -> Result<bool, Error> {
         if !who.grants.iter().any(|g| matches!(g.role, Role::Deployer | Role::Admin)) {
             return Err(Error::Forbidden(format!("{} may not upload test results (needs deployer)", who.name)));
         }
-        let version = self
-            .store()
-            .version(digest)?
-            .ok_or_else(|| Error::NotFound(format!("no artifact {digest}: deploy it first")))?;
+        if !digest.starts_with("sha256:") || digest.len() != 7 + 64 {
+            return Err(Error::Invalid(format!("`{digest}` is not an artifact digest")));
+        }
+        // The artifact may be deployed after its tests ran.
+        let version = self.store().version(digest)?.map(|v| v.version);
         let summary = report.get("summary").cloned().unwrap_or(serde_json::Value::Null);
         let passed = summary["ok"].as_bool() == Some(true)
             && summary["failed"].as_u64() == Some(0)
@@ -271,9 +273,11 @@ impl Delivery {
         };
         self.store().record_tests(
             &record,
-            &[NewEntry::new(&who.name, "tests_recorded")
-                .of(&version.version, digest)
-                .details(json!({"passed": passed, "summary": summary}))],
+            &[NewEntry {
+                version,
+                digest: Some(digest.to_string()),
+                ..NewEntry::new(&who.name, "tests_recorded").details(json!({"passed": passed, "summary": summary}))
+            }],
         )?;
         Ok(passed)
     }
@@ -431,7 +435,7 @@ impl Delivery {
             Some(a) => self.artifact(&a.version.digest)?.program.clone(),
             None => Program::default(),
         };
-        Ok(differ(&old, &artifact.program))
+        Ok(differ(&old, &artifact.program, flow))
     }
 
     fn request(
