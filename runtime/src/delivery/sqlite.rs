@@ -673,3 +673,6 @@ impl DeliveryStore for SqliteDeliveryStore {
             .map_err(sql)
     }
 }
+
+#[cfg(test)]
+mod tests;
