@@ -95,7 +95,7 @@ impl Serve {
         let listen = format!("127.0.0.1:{port}");
         let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
         command
-            .args(["serve", "--env", "test", "--listen", &listen])
+            .args(["serve", "--from-source", "--env", "test", "--listen", &listen])
             .args(extra)
             .current_dir(dir)
             .env("NO_COLOR", "1")
@@ -542,7 +542,7 @@ fn an_environment_with_a_missing_secret_is_refused() {
     let server = FakeServer::start(|_, _| reply(200, "[]"));
     let dir = project("every 1s", &server.url());
     let out = weft(
-        &["serve", "--env", "test", "--listen", "127.0.0.1:0"],
+        &["serve", "--from-source", "--env", "test", "--listen", "127.0.0.1:0"],
         dir.path(),
         &[("WEFT_WEBHOOK_SECRET", "x")],
     );
@@ -554,7 +554,7 @@ fn an_environment_with_a_missing_secret_is_refused() {
 
     let hooked = project("webhook \"/x\"", &server.url());
     let out = weft(
-        &["serve", "--env", "test", "--listen", "127.0.0.1:0"],
+        &["serve", "--from-source", "--env", "test", "--listen", "127.0.0.1:0"],
         hooked.path(),
         &[("CRM_TOKEN", "t")],
     );

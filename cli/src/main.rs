@@ -7,6 +7,7 @@
 mod build;
 mod check;
 mod deadletters;
+mod delivery;
 mod diff;
 mod fmt;
 mod graph;
@@ -54,8 +55,29 @@ enum Command {
     Runs(runs::Args),
     /// List or replay the records that failed for good.
     Deadletters(deadletters::Args),
-    /// Host the project's flows: schedules, webhooks, watched folders, crash recovery.
+    /// Host flows and the delivery control API: schedules, webhooks, watched folders,
+    /// crash recovery, deploy, promote, approve, rollback, audit.
     Serve(serve::Args),
+    /// Register an artifact and activate it in the first environment of its chain.
+    Deploy(delivery::deploy::Args),
+    /// Ask to move a flow's version from the previous environment into another.
+    Promote(delivery::promote::PromoteArgs),
+    /// Approve a pending promotion request.
+    Approve(delivery::promote::ApproveArgs),
+    /// Reject a pending promotion request.
+    Reject(delivery::promote::RejectArgs),
+    /// List promotion requests.
+    Promotions(delivery::promote::ListArgs),
+    /// Return a flow in an environment to a previous known-good version.
+    Rollback(delivery::rollback::Args),
+    /// Export the audit trail or verify its hash chain.
+    Audit(delivery::audit::Args),
+    /// DORA metrics from the audit trail.
+    Metrics(delivery::metrics::Args),
+    /// What version of each flow runs where, and pending requests.
+    Status(delivery::metrics::StatusArgs),
+    /// Manage users and tokens of the control API (admin).
+    Users(delivery::users::Args),
 }
 
 /// Output format of diagnostics.
@@ -119,5 +141,15 @@ fn main() -> ExitCode {
         Command::Runs(args) => runs::run(&args),
         Command::Deadletters(args) => deadletters::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Deploy(args) => delivery::deploy::run(&args),
+        Command::Promote(args) => delivery::promote::promote(&args),
+        Command::Approve(args) => delivery::promote::approve(&args),
+        Command::Reject(args) => delivery::promote::reject(&args),
+        Command::Promotions(args) => delivery::promote::list(&args),
+        Command::Rollback(args) => delivery::rollback::run(&args),
+        Command::Audit(args) => delivery::audit::run(&args),
+        Command::Metrics(args) => delivery::metrics::run(&args),
+        Command::Status(args) => delivery::metrics::status(&args),
+        Command::Users(args) => delivery::users::run(&args),
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use weft_compiler::lower::{self, Lowered};
+use weft_compiler::project::Manifest;
 use weft_compiler::source::SourceDb;
 use weft_compiler::{analysis, project, render};
 use weft_runtime::secrets::SecretSource;
@@ -18,6 +19,8 @@ pub const DEFAULT_STATE: &str = ".weft/state.db";
 pub struct Compiled {
     /// The project root.
     pub root: PathBuf,
+    /// Its `weft.toml`.
+    pub manifest: Manifest,
     /// The lowered program and environments.
     pub lowered: Lowered,
 }
@@ -41,6 +44,7 @@ pub fn compile(path: &Path, command: &str) -> Result<Compiled, ExitCode> {
     };
     Ok(Compiled {
         root: project.root.clone(),
+        manifest: project.manifest.clone(),
         lowered,
     })
 }

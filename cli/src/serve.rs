@@ -1,20 +1,28 @@
-//! `weft serve`: compiles the project, binds each `--env` with its secrets, and hosts
-//! its flows (schedules, webhooks, `after`, watched folders, manual runs over HTTP)
-//! until SIGTERM or Ctrl-C.
+//! `weft serve`: the runtime host. It compiles the project for its environment blocks
+//! and approval groups, binds each `--env` with its secrets, serves the delivery
+//! control API (deploy, promote, approve, rollback, audit, metrics), and runs the flow
+//! versions activated in its environments on their triggers (schedules, signed
+//! webhooks, `after`, watched folders, manual runs over HTTP) until SIGTERM or Ctrl-C.
+//! With `--from-source` it runs the project as compiled now instead, in environments
+//! that promotion does not guard.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use weft_runtime::artifact::program_digest;
-use weft_runtime::connectors;
-use weft_runtime::host::{self, FixedCatalog, HostConfig, LogFormat, WEBHOOK_SECRET};
-use weft_runtime::ir::Trigger;
+use weft_runtime::delivery::sqlite::SqliteDeliveryStore;
+use weft_runtime::delivery::{self, Delivery, Differ, Options};
+use weft_runtime::host::{
+    self, Catalog, DeliveredCatalog, FixedCatalog, HostConfig, Hosting, LogFormat, Logger,
+};
+use weft_runtime::ir::Program;
 
-use crate::runtime::{self, StateArg};
+use crate::runtime::{self, Compiled, StateArg};
 
 /// Arguments of `weft serve`.
 #[derive(clap::Args)]
@@ -22,11 +30,13 @@ pub struct Args {
     /// The project folder (or its weft.toml, or a file inside it).
     #[arg(default_value = ".")]
     path: PathBuf,
-    /// An environment to serve, with an optional dotenv-style secrets file read before
-    /// the process environment: `--env prod=prod.env`. Repeat for several.
-    #[arg(long = "env", value_name = "NAME[=SECRETS_FILE]", required = true)]
+    /// An environment to run flows in, with an optional dotenv-style secrets file read
+    /// before the process environment: `--env prod=prod.env`. Repeat for several;
+    /// without any, only the control API is served.
+    #[arg(long = "env", value_name = "NAME[=SECRETS_FILE]")]
     envs: Vec<String>,
-    /// The address of the HTTP endpoints (health, runs, webhooks).
+    /// The address of the HTTP endpoints (control API, health, runs, webhooks); port 0
+    /// picks a free one, logged as `host.listening`.
     #[arg(long, default_value = "127.0.0.1:7700")]
     listen: SocketAddr,
     /// Log lines as text or JSON (one object per line), on stderr.
@@ -34,6 +44,20 @@ pub struct Args {
     log_format: LogArg,
     #[command(flatten)]
     state: StateArg,
+    /// Run the project's flows as compiled now, without deployments; refused for
+    /// environments reached by promotion.
+    #[arg(long)]
+    from_source: bool,
+    /// Single-developer mode: with no users yet, create an admin and print its token
+    /// once on stderr (also written to .weft/token, mode 0600).
+    #[arg(long)]
+    dev: bool,
+    /// Post rollback alerts as JSON to this URL.
+    #[arg(long, value_name = "URL")]
+    alert_webhook: Option<String>,
+    /// How often the rollback monitor reads new runs, in milliseconds.
+    #[arg(long, default_value_t = 100, value_name = "MS")]
+    poll_ms: u64,
 }
 
 /// `--log-format`.
@@ -44,7 +68,8 @@ enum LogArg {
 }
 
 /// Serves until stopped; exit 0 after a clean stop, 1 when the project has errors, 2
-/// when it cannot start (unbound connection, missing secret, busy address).
+/// when it cannot start (unknown environment, unbound connection, missing secret, busy
+/// address, unusable state file).
 pub fn run(args: &Args) -> ExitCode {
     match serve(args) {
         Ok(code) | Err(code) => code,
@@ -56,75 +81,64 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// The compiler's semantic diff, as the server stores it with promotion requests:
+/// the changes that reach the promoted flow.
+pub fn differ() -> Differ {
+    Arc::new(|old, new, flow| {
+        let model = |program: &Program| weft_compiler::diff::Model {
+            program: program.clone(),
+            environments: None,
+        };
+        let diff = weft_compiler::diff::diff(&model(old), &model(new)).for_flow(flow);
+        serde_json::to_value(diff).unwrap_or(serde_json::Value::Null)
+    })
+}
+
 fn serve(args: &Args) -> Result<ExitCode, ExitCode> {
     let compiled = runtime::compile(&args.path, "serve")?;
-    let program = Arc::new(compiled.lowered.program.clone());
-    let digest = program_digest(&program);
-    let flows: Vec<&str> = program.flows.keys().map(String::as_str).collect();
-    let has_webhooks = program.flows.values().any(|f| {
-        f.triggers
-            .iter()
-            .any(|t| matches!(t, Trigger::Webhook { .. }))
-    });
-    let mut catalog = FixedCatalog::new();
-    for spec in &args.envs {
-        let (name, file) = match spec.split_once('=') {
-            Some((name, file)) => (name, Some(PathBuf::from(file))),
-            None => (spec.as_str(), None),
-        };
-        let secrets = runtime::secrets(file.as_deref(), "serve")?;
-        let bound = connectors::bind(
-            &program,
-            &flows,
-            name,
-            &compiled.lowered.environments,
-            &secrets,
-        )
-        .map_err(|e| {
-            let users = match &e {
-                connectors::BindError::MissingSecrets { missing, .. } => users_of(
-                    &program,
-                    missing
-                        .iter()
-                        .map(|(_, used)| used.split(' ').next().unwrap_or_default()),
-                ),
-                _ => String::new(),
-            };
-            fail(format!("{e}{users}; environment `{name}` not started"))
-        })?;
-        let webhook_secret = secrets.get(WEBHOOK_SECRET).filter(|s| !s.is_empty());
-        if has_webhooks && webhook_secret.is_none() {
-            let hooked: Vec<&str> = program
-                .flows
-                .iter()
-                .filter(|(_, f)| {
-                    f.triggers
-                        .iter()
-                        .any(|t| matches!(t, Trigger::Webhook { .. }))
-                })
-                .map(|(n, _)| n.as_str())
-                .collect();
-            return Err(fail(format!(
-                "environment `{name}` needs the secret {WEBHOOK_SECRET} to check the signatures of its webhooks (flows: {}); environment `{name}` not started",
-                hooked.join(", ")
-            )));
-        }
-        catalog.activate(name, Arc::clone(&program), &digest, bound, webhook_secret);
-    }
+    let hosting = Arc::new(hosting(args, &compiled)?);
+    let logger = Logger::new(logger_format(args.log_format));
     let state = args
         .state
         .state
         .clone()
         .unwrap_or_else(|| compiled.root.join(runtime::DEFAULT_STATE));
-    drop(runtime::open_store(&state, "serve")?);
+    let runs = runtime::open_store(&state, "serve")?;
+    let delivery = Arc::new(Delivery::new(
+        Box::new(SqliteDeliveryStore::open(&state).map_err(fail)?),
+        Options {
+            groups: BTreeMap::from([(
+                compiled.manifest.name.clone(),
+                compiled.manifest.groups.clone(),
+            )]),
+            differ: Some(differ()),
+            alert_webhook: args.alert_webhook.clone(),
+            clock: None,
+            binder: Some({
+                let hosting = Arc::clone(&hosting);
+                Arc::new(move |program: &Program, flow: &str, environment: &str| {
+                    hosting.check(program, flow, environment)
+                })
+            }),
+        },
+    ));
+    if args.dev {
+        bootstrap_admin(&delivery, &compiled.root)?;
+    }
+    let catalog: Arc<dyn Catalog> = if args.from_source {
+        Arc::new(from_source(&compiled, &hosting)?)
+    } else {
+        Arc::new(DeliveredCatalog::new(
+            Arc::clone(&delivery),
+            Arc::clone(&hosting),
+            logger,
+        ))
+    };
     let config = HostConfig {
         listen: args.listen,
         state,
-        log: match args.log_format {
-            LogArg::Text => LogFormat::Text,
-            LogArg::Json => LogFormat::Json,
-        },
-        extra_routes: None,
+        log: logger_format(args.log_format),
+        extra_routes: Some(delivery::api::router(Arc::clone(&delivery))),
         grace: Duration::from_secs(30),
         watch_every: Duration::from_millis(500),
     };
@@ -132,40 +146,95 @@ fn serve(args: &Args) -> Result<ExitCode, ExitCode> {
         .enable_all()
         .build()
         .map_err(fail)?;
+    delivery::watch_runs(
+        delivery,
+        Box::new(runs),
+        Duration::from_millis(args.poll_ms.max(1)),
+    );
     runtime
-        .block_on(host::serve(Arc::new(catalog), config, stop_signal()))
+        .block_on(host::serve(catalog, config, stop_signal()))
         .map_err(fail)?;
     // Runs past the grace period are abandoned; their journal resumes them next start.
     runtime.shutdown_timeout(Duration::from_millis(100));
     Ok(ExitCode::SUCCESS)
 }
 
-/// ` (used by flow `a`, flow `b`)`: the flows that use these connections.
-fn users_of<'a>(
-    program: &weft_runtime::ir::Program,
-    connections: impl Iterator<Item = &'a str>,
-) -> String {
-    let connections: Vec<&str> = connections.collect();
-    let flows: Vec<String> = program
-        .flows
-        .iter()
-        .filter(|(_, flow)| {
-            flow.steps().any(|step| match step {
-                weft_runtime::ir::Step::Read { connection, .. }
-                | weft_runtime::ir::Step::Call { connection, .. }
-                | weft_runtime::ir::Step::Write { connection, .. } => {
-                    connections.contains(&connection.as_str())
-                }
-                _ => false,
-            })
-        })
-        .map(|(name, _)| format!("flow `{name}`"))
-        .collect();
-    if flows.is_empty() {
-        String::new()
-    } else {
-        format!(" (used by {})", flows.join(", "))
+fn logger_format(format: LogArg) -> LogFormat {
+    match format {
+        LogArg::Text => LogFormat::Text,
+        LogArg::Json => LogFormat::Json,
     }
+}
+
+/// The environments of `--env`, each with its secrets; an unknown one is refused.
+fn hosting(args: &Args, compiled: &Compiled) -> Result<Hosting, ExitCode> {
+    let environments = &compiled.lowered.environments;
+    let mut hosting = Hosting::new(environments.clone());
+    for spec in &args.envs {
+        let (name, file) = match spec.split_once('=') {
+            Some((name, file)) => (name, Some(PathBuf::from(file))),
+            None => (spec.as_str(), None),
+        };
+        if !environments.contains_key(name) {
+            let known: Vec<&str> = environments.keys().map(String::as_str).collect();
+            return Err(fail(format!(
+                "the project has no environment `{name}` (it has: {})",
+                known.join(", ")
+            )));
+        }
+        hosting.serve(name, runtime::secrets(file.as_deref(), "serve")?);
+    }
+    Ok(hosting)
+}
+
+/// The project as compiled now, every flow active in every environment served; refused
+/// for an environment past the first of the promotion chain.
+fn from_source(compiled: &Compiled, hosting: &Hosting) -> Result<FixedCatalog, ExitCode> {
+    let program = Arc::new(compiled.lowered.program.clone());
+    let digest = program_digest(&program);
+    let flows: Vec<&str> = program.flows.keys().map(String::as_str).collect();
+    let mut catalog = FixedCatalog::new();
+    for environment in hosting.environments() {
+        if let Some(chain) = program.promotion.as_ref().map(|p| &p.chain) {
+            if chain.iter().skip(1).any(|e| *e == environment) {
+                return Err(fail(format!(
+                    "--from-source runs unreviewed source, and `{environment}` is reached only by promotion ({}); deploy an artifact instead",
+                    chain.join(" -> ")
+                )));
+            }
+        }
+        let bound = hosting
+            .bind(&program, &digest, &flows, &environment)
+            .map_err(|e| fail(format!("{e}; environment `{environment}` not started")))?;
+        catalog.activate(&environment, bound);
+    }
+    Ok(catalog)
+}
+
+/// `--dev`: the first user, an admin, with its token shown once.
+fn bootstrap_admin(delivery: &Delivery, root: &Path) -> Result<(), ExitCode> {
+    let Some(token) = delivery.bootstrap_admin("admin").map_err(fail)? else {
+        return Ok(());
+    };
+    let dir = root.join(".weft");
+    write_token(&dir, &token)
+        .map_err(|e| fail(format!("cannot write {}: {e}", dir.join("token").display())))?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "weft serve: created user admin (admin of every environment); its token, shown once:\n{token}\n(also in {})",
+        dir.join("token").display()
+    );
+    Ok(())
+}
+
+fn write_token(dir: &Path, token: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(dir.join("token"))?;
+    writeln!(file, "{token}")
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -47,6 +47,13 @@ pub struct Args {
     /// Colour in text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Record the result for this build's digest on the control API, where the
+    /// `tests` promotion gate looks for it.
+    #[arg(long)]
+    upload: bool,
+    /// The control API for --upload (or set WEFT_SERVER).
+    #[arg(long, env = "WEFT_SERVER", default_value = crate::delivery::DEFAULT_SERVER)]
+    server: String,
 }
 
 /// Report formats of `weft test`.
@@ -126,6 +133,27 @@ pub fn run(args: &Args) -> ExitCode {
     }
     if written.is_err() {
         return ExitCode::from(2);
+    }
+    if args.upload {
+        let client = crate::delivery::Client {
+            server: args.server.clone(),
+            format: crate::delivery::OutputFormat::Text,
+        };
+        let digest = weft_runtime::artifact::program_digest(&lowered.program);
+        let body = json!({"digest": digest, "report": report.json(&obsolete)});
+        match client.expect("POST", "/v1/tests", Some(&body)) {
+            Ok(answer) => {
+                let _ = writeln!(
+                    stderr,
+                    "weft test: recorded {} for {digest}",
+                    if answer.body["passed"] == true { "a passing run" } else { "a failing run" }
+                );
+            }
+            Err(crate::delivery::Failure(code, message)) => {
+                let _ = writeln!(stderr, "weft test: cannot upload the result: {message}");
+                return ExitCode::from(code.max(2));
+            }
+        }
     }
     ExitCode::from(u8::from(!report.passed()))
 }

@@ -10,6 +10,7 @@ pub mod binding;
 pub mod connector;
 pub mod connectors;
 pub mod cron;
+pub mod delivery;
 pub mod engine;
 pub mod eval;
 pub mod format;

@@ -221,7 +221,7 @@ pub fn bind(
         let Some(flow) = program.flows.get(*flow_name) else {
             return Err(BindError::UnknownFlow((*flow_name).to_owned()));
         };
-        for connection in flow.steps().filter_map(step_connection) {
+        for connection in flow.steps().filter_map(Step::connection) {
             if !env.bindings.contains_key(connection) {
                 return Err(BindError::Unbound {
                     flow: (*flow_name).to_owned(),
@@ -289,14 +289,5 @@ pub fn bind(
 }
 
 /// The connection a step talks to, if any.
-fn step_connection(step: &Step) -> Option<&str> {
-    match step {
-        Step::Read { connection, .. }
-        | Step::Call { connection, .. }
-        | Step::Write { connection, .. } => Some(connection),
-        Step::Where { .. } | Step::Map { .. } => None,
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -5,9 +5,12 @@
 //!
 //! The host holds no fixed program: at each firing it asks its [`Catalog`] which
 //! version of each flow is active, so a deployment that activates a new version (or
-//! deactivates one) takes effect on the next run. [`FixedCatalog`] is the catalog of a
-//! project compiled once at start.
+//! deactivates one) takes effect on the next run. [`DeliveredCatalog`] holds the
+//! versions deploy, promote and rollback activate; [`FixedCatalog`] a project compiled
+//! once at start. [`Hosting`] binds either to the environments served.
 
+mod delivered;
+mod hosting;
 mod log;
 mod resume;
 mod router;
@@ -26,6 +29,8 @@ use crate::connectors::Bound;
 use crate::ir::Program;
 use crate::redact::Redactor;
 
+pub use delivered::DeliveredCatalog;
+pub use hosting::Hosting;
 pub use log::{LogFormat, Logger};
 pub use runner::Fired;
 pub use webhook::{sign, verify, SIGNATURE_HEADER};
@@ -80,34 +85,8 @@ impl FixedCatalog {
         FixedCatalog::default()
     }
 
-    /// Activates every flow of `program` in `environment` with these connections.
-    pub fn activate(
-        &mut self,
-        environment: &str,
-        program: Arc<Program>,
-        digest: &str,
-        connections: Bound<'static>,
-        webhook_secret: Option<String>,
-    ) {
-        let mut redactor = connections.redactor().clone();
-        if let Some(secret) = &webhook_secret {
-            redactor = redactor.with(secret);
-        }
-        let redactor = Arc::new(redactor);
-        let connections = Arc::new(connections);
-        let webhook_secret = webhook_secret.map(Arc::new);
-        let flows = program
-            .flows
-            .keys()
-            .map(|flow| ActiveFlow {
-                flow: flow.clone(),
-                program: Arc::clone(&program),
-                digest: digest.to_owned(),
-                connections: Arc::clone(&connections),
-                redactor: Arc::clone(&redactor),
-                webhook_secret: webhook_secret.clone(),
-            })
-            .collect();
+    /// Makes `flows` (bound by [`Hosting::bind`]) the active ones in `environment`.
+    pub fn activate(&mut self, environment: &str, flows: Vec<ActiveFlow>) {
         self.environments.insert(environment.to_owned(), flows);
     }
 }

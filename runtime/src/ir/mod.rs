@@ -413,6 +413,18 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// The connection a read, call or write step uses.
+    pub fn connection(&self) -> Option<&str> {
+        match self {
+            Step::Read { connection, .. }
+            | Step::Call { connection, .. }
+            | Step::Write { connection, .. } => Some(connection),
+            Step::Where { .. } | Step::Map { .. } => None,
+        }
+    }
+}
+
 /// What happens after a record fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
