@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use weft_runtime::artifact::program_digest;
+use weft_runtime::delivery::audit::NewEntry;
 use weft_runtime::delivery::sqlite::SqliteDeliveryStore;
 use weft_runtime::delivery::{self, Delivery, Differ, Options};
 use weft_runtime::host::{
@@ -125,6 +126,7 @@ fn serve(args: &Args) -> Result<ExitCode, ExitCode> {
     if args.dev {
         bootstrap_admin(&delivery, &compiled.root)?;
     }
+    audit_secret_bindings(&delivery, args, &compiled).map_err(fail)?;
     let catalog: Arc<dyn Catalog> = if args.from_source {
         Arc::new(from_source(&compiled, &hosting)?)
     } else {
@@ -210,6 +212,57 @@ fn from_source(compiled: &Compiled, hosting: &Hosting) -> Result<FixedCatalog, E
     }
     Ok(catalog)
 }
+
+/// Appends `secret_binding_changed` to the audit trail for each environment whose secret
+/// binding (the secret names its connections use, and where they are read from)
+/// differs from the one last recorded. Names and sources only: never a value.
+fn audit_secret_bindings(
+    delivery: &Delivery,
+    args: &Args,
+    compiled: &Compiled,
+) -> Result<(), delivery::Error> {
+    let trail = delivery.audit(None)?;
+    let actor = format!(
+        "host:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())
+    );
+    for spec in &args.envs {
+        let (name, file) = spec.split_once('=').unwrap_or((spec.as_str(), ""));
+        let Some(environment) = compiled.lowered.environments.get(name) else {
+            continue;
+        };
+        let mut secrets: Vec<&str> = environment
+            .bindings
+            .values()
+            .flat_map(|b| b.secrets.values().map(String::as_str))
+            .chain([host::WEBHOOK_SECRET])
+            .collect();
+        secrets.sort_unstable();
+        secrets.dedup();
+        let source = if file.is_empty() {
+            "the process environment".to_owned()
+        } else {
+            format!("{file}, then the process environment")
+        };
+        let binding = serde_json::json!({ "secrets": secrets, "source": source });
+        let last = trail
+            .iter()
+            .rev()
+            .find(|e| e.action == SECRET_BINDING_CHANGED && e.environment.as_deref() == Some(name))
+            .map(weft_runtime::delivery::audit::Entry::details_json);
+        if last.as_ref() != Some(&binding) {
+            delivery.record(
+                NewEntry::new(&actor, SECRET_BINDING_CHANGED)
+                    .at(None, Some(name))
+                    .details(binding),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The audit action of a changed secret binding.
+const SECRET_BINDING_CHANGED: &str = "secret_binding_changed";
 
 /// `--dev`: the first user, an admin, with its token shown once.
 fn bootstrap_admin(delivery: &Delivery, root: &Path) -> Result<(), ExitCode> {
