@@ -2,94 +2,18 @@
 //! loopback port with a temporary SQLite file, driven by the real CLI as several users.
 
 mod common;
+mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{stderr, stdout};
 use serde_json::Value;
-
-/// A running `weft serve --dev`.
-struct Server {
-    child: Child,
-    url: String,
-    admin: String,
-    state: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(project: &Path, extra: &[&str]) -> Server {
-        let state = project.join("state.db");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--poll-ms", "50", "--state"])
-            .arg(&state)
-            .args(extra)
-            .arg(project)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start weft serve: {e}"));
-        let mut lines = BufReader::new(child.stderr.take().unwrap_or_else(|| panic!("no stderr"))).lines();
-        let (mut url, mut admin) = (String::new(), String::new());
-        for line in lines.by_ref() {
-            let line = line.unwrap_or_default();
-            if line.starts_with("weft_") {
-                admin = line.trim().to_string();
-            }
-            if let Some(rest) = line.split_once(" host.listening address=").map(|(_, a)| a) {
-                url = format!("http://{}", rest.split_whitespace().next().unwrap_or_default());
-                break;
-            }
-        }
-        assert!(!url.is_empty() && !admin.is_empty(), "the server did not start");
-        // Keep draining stderr so the server never blocks on it.
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, url, admin, state }
-    }
-
-    /// Runs a CLI command in `dir` as the holder of `token`.
-    fn weft(&self, token: &str, args: &[&str], dir: &Path) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(args)
-            .current_dir(dir)
-            .env("NO_COLOR", "1")
-            .env("WEFT_SERVER", &self.url)
-            .env("WEFT_TOKEN", token)
-            .env("HOME", dir)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run weft: {e}"))
-    }
-
-    fn json(&self, token: &str, args: &[&str], dir: &Path) -> Value {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--format", "json"]);
-        let out = self.weft(token, &all, dir);
-        serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{args:?}: {e}: {}{}", stdout(&out), stderr(&out)))
-    }
-
-    /// Adds a user with these roles and returns a fresh token.
-    fn user(&self, name: &str, roles: &[&str], dir: &Path) -> String {
-        let mut args = vec!["users", "add", name];
-        for role in roles {
-            args.extend(["--role", role]);
-        }
-        let out = self.weft(&self.admin, &args, dir);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let token = self.json(&self.admin, &["users", "token", name], dir);
-        token["token"].as_str().unwrap_or_default().to_string()
-    }
-}
+use support::{build, Server};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
@@ -119,19 +43,6 @@ fn customer_sync() -> tempfile::TempDir {
     let gates = "promotion {\n  dev -> staging -> prod\n  staging: require tests\n  prod: require tests, approvals 1 from \"integration-leads\", no self approval\n}\n";
     std::fs::write(&delivery, format!("{}{gates}{}", &text[..start], &text[end..])).unwrap_or_else(|e| panic!("{e}"));
     dir
-}
-
-fn build(dir: &Path) -> String {
-    let out = common::weft(&["build"], dir);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let name = std::fs::read_dir(dir.join("dist"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .unwrap_or_default();
-    name.to_string_lossy().into_owned()
 }
 
 /// One line per audit entry, without times, hashes or ids.
