@@ -223,7 +223,11 @@ pub fn build(dir: &Path) -> String {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let said = text(&out.stdout) + &text(&out.stderr);
     said.lines()
-        .find_map(|line| line.strip_prefix("built ")?.split_once(" (").map(|(path, _)| path.to_owned()))
+        .find_map(|line| {
+            line.strip_prefix("built ")?
+                .split_once(" (")
+                .map(|(path, _)| path.to_owned())
+        })
         .unwrap_or_else(|| panic!("weft build named no artifact: {said}"))
 }
 
@@ -259,7 +263,15 @@ impl Server {
         let log = project.join(format!("serve-{n}.log"));
         let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("log: {e}"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--poll-ms", "50", "--state"])
+            .args([
+                "serve",
+                "--dev",
+                "--listen",
+                "127.0.0.1:0",
+                "--poll-ms",
+                "50",
+                "--state",
+            ])
             .arg(&state)
             .args(extra)
             .arg(project)
@@ -271,13 +283,20 @@ impl Server {
         let started = Instant::now();
         let (url, port, admin) = loop {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let admin = text.lines().find(|l| l.starts_with("weft_")).map(|l| l.trim().to_owned());
+            let admin = text
+                .lines()
+                .find(|l| l.starts_with("weft_"))
+                .map(|l| l.trim().to_owned());
             let address = text
                 .split_once(" host.listening address=")
                 .and_then(|(_, rest)| rest.split_whitespace().next())
                 .map(str::to_owned);
             if let (Some(admin), Some(address)) = (admin, address) {
-                let port = address.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_default();
+                let port = address
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or_default();
                 break (format!("http://{address}"), port, admin);
             }
             if let Ok(Some(status)) = child.try_wait() {
@@ -290,7 +309,14 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        Server { child, url, port, admin, state, log }
+        Server {
+            child,
+            url,
+            port,
+            admin,
+            state,
+            log,
+        }
     }
 
     /// What the server wrote on stderr so far.
