@@ -4,16 +4,13 @@
 mod common;
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{stderr, stdout};
 use serde_json::Value;
-use support::{build, Server};
+use support::{build, reply, wait_for, FakeServer, Server};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
@@ -198,48 +195,6 @@ fn promotion_without_passing_tests_is_refused() {
     assert!(stdout(&out).contains("dev -> staging: activated"), "{}", stdout(&out));
 }
 
-/// Minimal HTTP server: answers every request with `status` (or the result of
-/// `status_of` on the path) and records POST bodies.
-struct Fake {
-    url: String,
-    bodies: Arc<Mutex<Vec<(Instant, String)>>>,
-}
-
-fn fake(status: u16) -> Fake {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("http://{}", listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&bodies);
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(match stream.try_clone() {
-                Ok(s) => s,
-                Err(_) => continue,
-            });
-            let mut length = 0usize;
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                if line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                line.clear();
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            if length > 0 {
-                if let Ok(mut log) = log.lock() {
-                    log.push((Instant::now(), String::from_utf8_lossy(&body).into_owned()));
-                }
-            }
-            let _ = write!(stream, "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[]");
-        }
-    });
-    Fake { url, bodies }
-}
-
 const FLOW: &str = r#"
 schema Customer {
   id: Int
@@ -282,11 +237,11 @@ fn small_project(dir: &Path, version: &str, name_expr: &str, erp: &str) {
 fn a_failing_version_is_rolled_back_automatically_and_alerted() {
     let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = project.path();
-    let erp = fake(500);
-    let hook = fake(200);
-    small_project(dir, "1.0.0", "upper(c.name)", &erp.url);
+    let erp = FakeServer::start(|_, _| reply(500, "[]"));
+    let hook = FakeServer::start(|_, _| reply(200, "[]"));
+    small_project(dir, "1.0.0", "upper(c.name)", &erp.url());
     let v1 = build(dir);
-    let server = Server::start(dir, &["--alert-webhook", &hook.url]);
+    let server = Server::start(dir, &["--alert-webhook", &hook.url()]);
     let alice = server.user("alice", &["deployer"], dir);
     let deploy_and_promote = |artifact: &str| {
         let out = server.weft(&alice, &["deploy", artifact, "--env", "dev"], dir);
@@ -295,7 +250,7 @@ fn a_failing_version_is_rolled_back_automatically_and_alerted() {
         assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     };
     deploy_and_promote(&v1);
-    small_project(dir, "1.1.0", "lower(c.name)", &erp.url);
+    small_project(dir, "1.1.0", "lower(c.name)", &erp.url());
     let v2 = build(dir);
     deploy_and_promote(&v2);
     let status = server.json(&alice, &["status"], dir);
@@ -326,13 +281,10 @@ fn a_failing_version_is_rolled_back_automatically_and_alerted() {
     assert_eq!(version, "1.0.0", "not rolled back");
     assert!(recorded.elapsed() < Duration::from_secs(2), "rollback took {:?}", recorded.elapsed());
 
-    let waited = Instant::now();
-    while hook.bodies.lock().map(|b| b.is_empty()).unwrap_or(true) && waited.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let alerts = hook.bodies.lock().map(|b| b.clone()).unwrap_or_default();
+    wait_for("the alert", Duration::from_secs(5), || !hook.seen().is_empty());
+    let alerts = hook.seen();
     assert_eq!(alerts.len(), 1);
-    let alert: Value = serde_json::from_str(&alerts[0].1).unwrap_or_default();
+    let alert: Value = serde_json::from_str(&alerts[0].body).unwrap_or_default();
     assert_eq!(alert["event"], "rolled_back");
     assert_eq!(alert["channels"], serde_json::json!(["oncall"]));
     assert_eq!(alert["restored"]["version"], "1.0.0");
