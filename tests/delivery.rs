@@ -2,94 +2,15 @@
 //! loopback port with a temporary SQLite file, driven by the real CLI as several users.
 
 mod common;
+mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{stderr, stdout};
 use serde_json::Value;
-
-/// A running `weft serve --dev`.
-struct Server {
-    child: Child,
-    url: String,
-    admin: String,
-    state: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(project: &Path, extra: &[&str]) -> Server {
-        let state = project.join("state.db");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--poll-ms", "50", "--state"])
-            .arg(&state)
-            .args(extra)
-            .arg(project)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start weft serve: {e}"));
-        let mut lines = BufReader::new(child.stderr.take().unwrap_or_else(|| panic!("no stderr"))).lines();
-        let (mut url, mut admin) = (String::new(), String::new());
-        for line in lines.by_ref() {
-            let line = line.unwrap_or_default();
-            if line.starts_with("weft_") {
-                admin = line.trim().to_string();
-            }
-            if let Some(rest) = line.split_once(" host.listening address=").map(|(_, a)| a) {
-                url = format!("http://{}", rest.split_whitespace().next().unwrap_or_default());
-                break;
-            }
-        }
-        assert!(!url.is_empty() && !admin.is_empty(), "the server did not start");
-        // Keep draining stderr so the server never blocks on it.
-        std::thread::spawn(move || lines.for_each(drop));
-        Server { child, url, admin, state }
-    }
-
-    /// Runs a CLI command in `dir` as the holder of `token`.
-    fn weft(&self, token: &str, args: &[&str], dir: &Path) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(args)
-            .current_dir(dir)
-            .env("NO_COLOR", "1")
-            .env("WEFT_SERVER", &self.url)
-            .env("WEFT_TOKEN", token)
-            .env("HOME", dir)
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run weft: {e}"))
-    }
-
-    fn json(&self, token: &str, args: &[&str], dir: &Path) -> Value {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--format", "json"]);
-        let out = self.weft(token, &all, dir);
-        serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{args:?}: {e}: {}{}", stdout(&out), stderr(&out)))
-    }
-
-    /// Adds a user with these roles and returns a fresh token.
-    fn user(&self, name: &str, roles: &[&str], dir: &Path) -> String {
-        let mut args = vec!["users", "add", name];
-        for role in roles {
-            args.extend(["--role", role]);
-        }
-        let out = self.weft(&self.admin, &args, dir);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let token = self.json(&self.admin, &["users", "token", name], dir);
-        token["token"].as_str().unwrap_or_default().to_string()
-    }
-}
+use support::{build, reply, wait_for, FakeServer, Server};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
@@ -119,19 +40,6 @@ fn customer_sync() -> tempfile::TempDir {
     let gates = "promotion {\n  dev -> staging -> prod\n  staging: require tests\n  prod: require tests, approvals 1 from \"integration-leads\", no self approval\n}\n";
     std::fs::write(&delivery, format!("{}{gates}{}", &text[..start], &text[end..])).unwrap_or_else(|e| panic!("{e}"));
     dir
-}
-
-fn build(dir: &Path) -> String {
-    let out = common::weft(&["build"], dir);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let name = std::fs::read_dir(dir.join("dist"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .unwrap_or_default();
-    name.to_string_lossy().into_owned()
 }
 
 /// One line per audit entry, without times, hashes or ids.
@@ -287,48 +195,6 @@ fn promotion_without_passing_tests_is_refused() {
     assert!(stdout(&out).contains("dev -> staging: activated"), "{}", stdout(&out));
 }
 
-/// Minimal HTTP server: answers every request with `status` (or the result of
-/// `status_of` on the path) and records POST bodies.
-struct Fake {
-    url: String,
-    bodies: Arc<Mutex<Vec<(Instant, String)>>>,
-}
-
-fn fake(status: u16) -> Fake {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("http://{}", listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&bodies);
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(match stream.try_clone() {
-                Ok(s) => s,
-                Err(_) => continue,
-            });
-            let mut length = 0usize;
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                if line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                line.clear();
-            }
-            let mut body = vec![0u8; length];
-            let _ = reader.read_exact(&mut body);
-            if length > 0 {
-                if let Ok(mut log) = log.lock() {
-                    log.push((Instant::now(), String::from_utf8_lossy(&body).into_owned()));
-                }
-            }
-            let _ = write!(stream, "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[]");
-        }
-    });
-    Fake { url, bodies }
-}
-
 const FLOW: &str = r#"
 schema Customer {
   id: Int
@@ -371,11 +237,11 @@ fn small_project(dir: &Path, version: &str, name_expr: &str, erp: &str) {
 fn a_failing_version_is_rolled_back_automatically_and_alerted() {
     let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = project.path();
-    let erp = fake(500);
-    let hook = fake(200);
-    small_project(dir, "1.0.0", "upper(c.name)", &erp.url);
+    let erp = FakeServer::start(|_, _| reply(500, "[]"));
+    let hook = FakeServer::start(|_, _| reply(200, "[]"));
+    small_project(dir, "1.0.0", "upper(c.name)", &erp.url());
     let v1 = build(dir);
-    let server = Server::start(dir, &["--alert-webhook", &hook.url]);
+    let server = Server::start(dir, &["--alert-webhook", &hook.url()]);
     let alice = server.user("alice", &["deployer"], dir);
     let deploy_and_promote = |artifact: &str| {
         let out = server.weft(&alice, &["deploy", artifact, "--env", "dev"], dir);
@@ -384,7 +250,7 @@ fn a_failing_version_is_rolled_back_automatically_and_alerted() {
         assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     };
     deploy_and_promote(&v1);
-    small_project(dir, "1.1.0", "lower(c.name)", &erp.url);
+    small_project(dir, "1.1.0", "lower(c.name)", &erp.url());
     let v2 = build(dir);
     deploy_and_promote(&v2);
     let status = server.json(&alice, &["status"], dir);
@@ -415,13 +281,10 @@ fn a_failing_version_is_rolled_back_automatically_and_alerted() {
     assert_eq!(version, "1.0.0", "not rolled back");
     assert!(recorded.elapsed() < Duration::from_secs(2), "rollback took {:?}", recorded.elapsed());
 
-    let waited = Instant::now();
-    while hook.bodies.lock().map(|b| b.is_empty()).unwrap_or(true) && waited.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let alerts = hook.bodies.lock().map(|b| b.clone()).unwrap_or_default();
+    wait_for("the alert", Duration::from_secs(5), || !hook.seen().is_empty());
+    let alerts = hook.seen();
     assert_eq!(alerts.len(), 1);
-    let alert: Value = serde_json::from_str(&alerts[0].1).unwrap_or_default();
+    let alert: Value = serde_json::from_str(&alerts[0].body).unwrap_or_default();
     assert_eq!(alert["event"], "rolled_back");
     assert_eq!(alert["channels"], serde_json::json!(["oncall"]));
     assert_eq!(alert["restored"]["version"], "1.0.0");

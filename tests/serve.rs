@@ -5,8 +5,7 @@ mod common;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{stderr, stdout};
-use support::{reply, FakeServer, Seen};
+use support::{assert_nowhere, http, json, reply, wait_for, FakeServer, Seen};
 
 const FLOWS: &str = r#"
 schema Customer {
@@ -154,50 +153,12 @@ impl Drop for Serve {
     }
 }
 
-/// A one-shot HTTP/1.1 request: the status and body, `None` when nothing listens.
-fn http(
-    port: u16,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    let status = answer.split_whitespace().nth(1)?.parse().ok()?;
-    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())?;
-    Some((status, body))
-}
-
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
 fn puts(server: &FakeServer) -> Vec<Seen> {
     server
         .seen()
         .into_iter()
         .filter(|s| s.method == "PUT")
         .collect()
-}
-
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn weft(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
@@ -213,26 +174,6 @@ fn weft(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
     command
         .output()
         .unwrap_or_else(|e| panic!("cannot run weft: {e}"))
-}
-
-/// No file under `dir` (but secrets files) and no text in `texts` holds `secret`.
-fn assert_nowhere(secret: &str, texts: &[&str], dir: &Path) {
-    for text in texts {
-        assert!(!text.contains(secret), "output leaks {secret}: {text}");
-    }
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(folder) = stack.pop() {
-        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_none_or(|e| e != "env") {
-                let bytes = std::fs::read(&path).unwrap_or_default();
-                let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
-                assert!(!found, "{} holds {secret}", path.display());
-            }
-        }
-    }
 }
 
 #[test]

@@ -517,7 +517,8 @@ impl Delivery {
             },
             &audit,
         )?;
-        if evaluation.verdict == Verdict::Pass {
+        // Refused for its bindings, a version whose gates pass stays inactive.
+        if status == PromotionStatus::Pending && evaluation.verdict == Verdict::Pass {
             self.activate(&who.name, id, artifact, &gates_json, &[])?;
         }
         self.promotion(id)

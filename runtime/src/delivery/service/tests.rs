@@ -260,3 +260,32 @@ fn a_version_cannot_weaken_the_gates_it_passes() {
     assert!(matches!(d.approve(&alice, pending.id), Err(Error::Forbidden(_))));
     assert_eq!(ok(d.approve(&bob, pending.id)).status, PromotionStatus::Activated);
 }
+
+#[test]
+fn a_version_the_environment_cannot_bind_is_refused_and_not_activated() {
+    let binder: Binder = Arc::new(|_: &Program, flow: &str, environment: &str| {
+        if environment == "dev" {
+            Ok(())
+        } else {
+            Err(format!("flow `{flow}` uses connection `archive`, which {environment} does not bind"))
+        }
+    });
+    let store = SqliteDeliveryStore::in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let d = Delivery::new(Box::new(store), Options { binder: Some(binder), ..Options::default() });
+    let alice = user("alice", &["deployer"]);
+    // No prod gates: without the binder the promotion would be activated at once.
+    let mut open = artifact("1.0.0", "open");
+    if let Some(p) = open.program.promotion.as_mut() {
+        p.gates.clear();
+    }
+    open.digest = program_digest(&open.program);
+    ok(d.deploy(&alice, open.clone(), "dev", None));
+    let refused = ok(d.promote(&alice, "sync", "prod"));
+    assert_eq!(refused.status, PromotionStatus::Refused);
+    assert_eq!(
+        refused.reason.as_deref(),
+        Some("bindings: flow `sync` uses connection `archive`, which prod does not bind")
+    );
+    assert!(ok(d.active("prod", "sync")).is_none());
+    assert!(!ok(d.audit(None)).iter().any(|e| e.action == "activated" && e.environment.as_deref() == Some("prod")));
+}
