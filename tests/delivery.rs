@@ -14,7 +14,10 @@ use support::{build, reply, wait_for, FakeServer, Server};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
-    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{e}")).flatten() {
+    for entry in std::fs::read_dir(from)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+    {
         let path = entry.path();
         let target = to.join(entry.file_name());
         if path.is_dir() {
@@ -38,7 +41,11 @@ fn customer_sync() -> tempfile::TempDir {
     let start = text.find("promotion {").unwrap_or(0);
     let end = start + text[start..].find("}\n").unwrap_or(0) + 2;
     let gates = "promotion {\n  dev -> staging -> prod\n  staging: require tests\n  prod: require tests, approvals 1 from \"integration-leads\", no self approval\n}\n";
-    std::fs::write(&delivery, format!("{}{gates}{}", &text[..start], &text[end..])).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &delivery,
+        format!("{}{gates}{}", &text[..start], &text[end..]),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     dir
 }
 
@@ -58,7 +65,16 @@ fn audit_summary(server: &Server, token: &str, dir: &Path) -> String {
                 "promotion_refused" => e["details"]["reason"].as_str().unwrap_or("").to_string(),
                 _ => String::new(),
             };
-            format!("{} {} {} {} {} {extra}", e["seq"], s("actor"), s("action"), s("flow"), s("environment")).trim_end().to_string()
+            format!(
+                "{} {} {} {} {} {extra}",
+                e["seq"],
+                s("actor"),
+                s("action"),
+                s("flow"),
+                s("environment")
+            )
+            .trim_end()
+            .to_string()
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -79,7 +95,9 @@ fn dev_staging_prod_with_two_users_and_a_tamper_evident_trail() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.join(".weft/token")).map(|m| m.permissions().mode()).unwrap_or_default();
+        let mode = std::fs::metadata(dir.join(".weft/token"))
+            .map(|m| m.permissions().mode())
+            .unwrap_or_default();
         assert_eq!(mode & 0o777, 0o600);
     }
     // Alice may approve in prod too: only the no-self-approval gate stops her below.
@@ -87,27 +105,78 @@ fn dev_staging_prod_with_two_users_and_a_tamper_evident_trail() {
     let bob = server.user("bob", &["approver:staging", "approver:prod"], dir);
 
     // Alice deploys to dev with the test report of this build.
-    let out = server.weft(&alice, &["deploy", &artifact, "--env", "dev", "--tests", "results.json"], dir);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    assert_eq!(stdout(&out).matches(": activated (requested by alice)").count(), 3, "{}", stdout(&out));
+    let out = server.weft(
+        &alice,
+        &[
+            "deploy",
+            &artifact,
+            "--env",
+            "dev",
+            "--tests",
+            "results.json",
+        ],
+        dir,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(
+        stdout(&out)
+            .matches(": activated (requested by alice)")
+            .count(),
+        3,
+        "{}",
+        stdout(&out)
+    );
 
     // Staging needs tests only: activated at once.
     let out = server.weft(&alice, &["promote", "account_sync", "--to", "staging"], dir);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("dev -> staging: activated"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("dev -> staging: activated"),
+        "{}",
+        stdout(&out)
+    );
 
     // Prod needs an approval: a pending request with the semantic diff.
     let pending = server.json(&alice, &["promote", "account_sync", "--to", "prod"], dir);
     assert_eq!(pending["status"], "pending");
-    assert!(pending["diff"]["changes"].as_array().is_some_and(|c| !c.is_empty()), "{pending}");
+    assert!(
+        pending["diff"]["changes"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "{pending}"
+    );
     let id = pending["id"].to_string();
     let text = server.weft(&alice, &["promotions", "--status", "pending"], dir);
-    assert!(stdout(&text).contains(&format!("promotion {id}: account_sync 1.4.0")), "{}", stdout(&text));
+    assert!(
+        stdout(&text).contains(&format!("promotion {id}: account_sync 1.4.0")),
+        "{}",
+        stdout(&text)
+    );
     // Bob reviews it: gates, and the changes that reach account_sync.
     let review = server.weft(&bob, &["promotions", &id], dir);
-    assert!(stdout(&review).contains("[  ] approvals 1 from \"integration-leads\": 0 of 1 approval from integration-leads"), "{}", stdout(&review));
-    assert!(stdout(&review).contains("+ flow.account_sync"), "{}", stdout(&review));
-    assert!(!stdout(&review).contains("+ flow.contact_sync"), "{}", stdout(&review));
+    assert!(
+        stdout(&review).contains(
+            "[  ] approvals 1 from \"integration-leads\": 0 of 1 approval from integration-leads"
+        ),
+        "{}",
+        stdout(&review)
+    );
+    assert!(
+        stdout(&review).contains("+ flow.account_sync"),
+        "{}",
+        stdout(&review)
+    );
+    assert!(
+        !stdout(&review).contains("+ flow.contact_sync"),
+        "{}",
+        stdout(&review)
+    );
 
     // Alice may not approve her own request.
     let out = server.weft(&alice, &["approve", &id], dir);
@@ -119,7 +188,11 @@ fn dev_staging_prod_with_two_users_and_a_tamper_evident_trail() {
     // Bob may not deploy, and nobody without a token may do anything.
     let out = server.weft(&bob, &["deploy", &artifact, "--env", "dev"], dir);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("bob may not deploy in dev"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("bob may not deploy in dev"),
+        "{}",
+        stderr(&out)
+    );
     let out = server.weft("weft_forged", &["status"], dir);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("unknown token"), "{}", stderr(&out));
@@ -127,7 +200,11 @@ fn dev_staging_prod_with_two_users_and_a_tamper_evident_trail() {
     // Bob approves: activated in prod.
     let out = server.weft(&bob, &["approve", &id], dir);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("staging -> prod: activated"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("staging -> prod: activated"),
+        "{}",
+        stdout(&out)
+    );
     assert!(stdout(&out).contains("approved by bob"), "{}", stdout(&out));
     let status = server.json(&alice, &["status"], dir);
     assert_eq!(status["flows"]["account_sync"]["prod"]["version"], "1.4.0");
@@ -138,27 +215,48 @@ fn dev_staging_prod_with_two_users_and_a_tamper_evident_trail() {
     assert_eq!(metrics["change_failure_rate"], 0.0);
 
     insta::assert_snapshot!("story_audit", audit_summary(&server, &alice, dir));
-    let csv = server.weft(&alice, &["audit", "export", "--as", "csv", "--since", "2000-01-01"], dir);
-    assert!(stdout(&csv).starts_with("seq,at,actor,action,flow,environment,version,digest,details,prev_hash,hash\r\n"));
+    let csv = server.weft(
+        &alice,
+        &["audit", "export", "--as", "csv", "--since", "2000-01-01"],
+        dir,
+    );
+    assert!(stdout(&csv).starts_with(
+        "seq,at,actor,action,flow,environment,version,digest,details,prev_hash,hash\r\n"
+    ));
 
     let out = server.weft(&alice, &["audit", "verify"], dir);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("audit trail intact: "), "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("audit trail intact: "),
+        "{}",
+        stdout(&out)
+    );
 
     // Only token hashes are stored.
     let db = rusqlite::Connection::open(&server.state).unwrap_or_else(|e| panic!("{e}"));
     let hashes: Vec<String> = db
         .prepare("SELECT hash FROM tokens")
-        .and_then(|mut s| s.query_map([], |r| r.get(0)).and_then(|rows| rows.collect()))
+        .and_then(|mut s| {
+            s.query_map([], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+        })
         .unwrap_or_default();
     assert_eq!(hashes.len(), 3);
-    assert!(hashes.iter().all(|h| h.len() == 64 && ![&alice, &bob, &server.admin].iter().any(|t| t.contains(h.as_str()) || h.contains(&t[5..]))));
+    assert!(hashes.iter().all(|h| h.len() == 64
+        && ![&alice, &bob, &server.admin]
+            .iter()
+            .any(|t| t.contains(h.as_str()) || h.contains(&t[5..]))));
 
     // One byte changed in Bob's approval: `verify` names the entry.
     let seq: i64 = db
-        .query_row("SELECT seq FROM audit WHERE actor = 'bob' AND action = 'approved'", [], |r| r.get(0))
+        .query_row(
+            "SELECT seq FROM audit WHERE actor = 'bob' AND action = 'approved'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
-    db.execute("UPDATE audit SET actor = 'bpb' WHERE seq = ?1", [seq]).unwrap_or_else(|e| panic!("{e}"));
+    db.execute("UPDATE audit SET actor = 'bpb' WHERE seq = ?1", [seq])
+        .unwrap_or_else(|e| panic!("{e}"));
     let out = server.weft(&alice, &["audit", "verify"], dir);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
@@ -178,21 +276,44 @@ fn promotion_without_passing_tests_is_refused() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = server.weft(&alice, &["promote", "account_sync", "--to", "staging"], dir);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stdout(&out).contains("dev -> staging: refused"), "{}", stdout(&out));
-    assert!(stdout(&out).contains("no passing test run is recorded for this digest"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("dev -> staging: refused"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("no passing test run is recorded for this digest"),
+        "{}",
+        stdout(&out)
+    );
     // Deploying straight to prod is refused too.
     let out = server.weft(&alice, &["deploy", &artifact, "--env", "prod"], dir);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("prod is reached by `weft promote`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("prod is reached by `weft promote`"),
+        "{}",
+        stderr(&out)
+    );
     let audit = audit_summary(&server, &alice, dir);
-    assert!(audit.contains("alice promotion_refused account_sync staging tests: no passing test run"), "{audit}");
+    assert!(
+        audit.contains("alice promotion_refused account_sync staging tests: no passing test run"),
+        "{audit}"
+    );
     // `weft test --upload` records a passing run for this digest: now it passes.
     let out = server.weft(&alice, &["test", "--upload"], dir);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("weft test: recorded a passing run for sha256:"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("weft test: recorded a passing run for sha256:"),
+        "{}",
+        stderr(&out)
+    );
     let out = server.weft(&alice, &["promote", "account_sync", "--to", "staging"], dir);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("dev -> staging: activated"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("dev -> staging: activated"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 const FLOW: &str = r#"
@@ -224,7 +345,10 @@ fn small_project(dir: &Path, version: &str, name_expr: &str, erp: &str) {
     let envs = format!("environment dev {{\n  erp = http(\"{erp}\")\n  crm = http(\"{erp}\")\n}}\nenvironment prod {{\n  erp = http(\"{erp}\")\n  crm = http(\"{erp}\")\n}}\n");
     std::fs::create_dir_all(dir.join("src")).unwrap_or_else(|e| panic!("{e}"));
     let files = [
-        ("weft.toml", format!("[project]\nname = \"shop\"\nversion = \"{version}\"\nsources = [\"src\"]\n")),
+        (
+            "weft.toml",
+            format!("[project]\nname = \"shop\"\nversion = \"{version}\"\nsources = [\"src\"]\n"),
+        ),
         ("src/flow.weft", format!("{FLOW}{map}")),
         ("src/environments.weft", envs),
     ];
@@ -245,9 +369,21 @@ fn a_failing_version_is_rolled_back_automatically_and_alerted() {
     let alice = server.user("alice", &["deployer"], dir);
     let deploy_and_promote = |artifact: &str| {
         let out = server.weft(&alice, &["deploy", artifact, "--env", "dev"], dir);
-        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
         let out = server.weft(&alice, &["promote", "sync", "--to", "prod"], dir);
-        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
     };
     deploy_and_promote(&v1);
     small_project(dir, "1.1.0", "lower(c.name)", &erp.url());
@@ -279,9 +415,15 @@ fn a_failing_version_is_rolled_back_automatically_and_alerted() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(version, "1.0.0", "not rolled back");
-    assert!(recorded.elapsed() < Duration::from_secs(2), "rollback took {:?}", recorded.elapsed());
+    assert!(
+        recorded.elapsed() < Duration::from_secs(2),
+        "rollback took {:?}",
+        recorded.elapsed()
+    );
 
-    wait_for("the alert", Duration::from_secs(5), || !hook.seen().is_empty());
+    wait_for("the alert", Duration::from_secs(5), || {
+        !hook.seen().is_empty()
+    });
     let alerts = hook.seen();
     assert_eq!(alerts.len(), 1);
     let alert: Value = serde_json::from_str(&alerts[0].body).unwrap_or_default();
@@ -293,8 +435,16 @@ fn a_failing_version_is_rolled_back_automatically_and_alerted() {
     // The rolled-back version does not come back by a rollback: there is none left.
     let out = server.weft(&alice, &["rollback", "sync", "--env", "prod"], dir);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no known-good version of sync"), "{}", stderr(&out));
-    let out = server.weft(&alice, &["rollback", "sync", "--env", "prod", "--to", "1.1.0"], dir);
+    assert!(
+        stderr(&out).contains("no known-good version of sync"),
+        "{}",
+        stderr(&out)
+    );
+    let out = server.weft(
+        &alice,
+        &["rollback", "sync", "--env", "prod", "--to", "1.1.0"],
+        dir,
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
     // Metrics over this history: two prod deployments, one rolled back.

@@ -1369,11 +1369,17 @@ fn run_test_lens_runs_the_test_of_the_buffers() {
     let line = broken[..broken.find("expect dead_letters 3").unwrap_or(0)]
         .matches('\n')
         .count();
-    assert_eq!(failures[0]["range"]["start"]["line"], json!(line), "{failed}");
+    assert_eq!(
+        failures[0]["range"]["start"]["line"],
+        json!(line),
+        "{failed}"
+    );
     let published = server.diagnostics(tests, |d| d.len() == 1);
     assert_eq!(published[0]["code"], json!("W0900"));
     assert_eq!(published[0]["range"], failures[0]["range"]);
-    let shown = server.wait("the failure message", |m| m["method"] == "window/showMessage");
+    let shown = server.wait("the failure message", |m| {
+        m["method"] == "window/showMessage"
+    });
     assert_eq!(shown["params"]["type"], json!(1), "error: {shown}");
 
     // The lens shows the last result.

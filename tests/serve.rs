@@ -94,7 +94,14 @@ impl Serve {
         let listen = format!("127.0.0.1:{port}");
         let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
         command
-            .args(["serve", "--from-source", "--env", "test", "--listen", &listen])
+            .args([
+                "serve",
+                "--from-source",
+                "--env",
+                "test",
+                "--listen",
+                &listen,
+            ])
             .args(extra)
             .current_dir(dir)
             .env("NO_COLOR", "1")
@@ -483,7 +490,14 @@ fn an_environment_with_a_missing_secret_is_refused() {
     let server = FakeServer::start(|_, _| reply(200, "[]"));
     let dir = project("every 1s", &server.url());
     let out = weft(
-        &["serve", "--from-source", "--env", "test", "--listen", "127.0.0.1:0"],
+        &[
+            "serve",
+            "--from-source",
+            "--env",
+            "test",
+            "--listen",
+            "127.0.0.1:0",
+        ],
         dir.path(),
         &[("WEFT_WEBHOOK_SECRET", "x")],
     );
@@ -495,7 +509,14 @@ fn an_environment_with_a_missing_secret_is_refused() {
 
     let hooked = project("webhook \"/x\"", &server.url());
     let out = weft(
-        &["serve", "--from-source", "--env", "test", "--listen", "127.0.0.1:0"],
+        &[
+            "serve",
+            "--from-source",
+            "--env",
+            "test",
+            "--listen",
+            "127.0.0.1:0",
+        ],
         hooked.path(),
         &[("CRM_TOKEN", "t")],
     );

@@ -52,19 +52,29 @@ fn build(dir: &Path, name_expr: &str) -> Value {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let map = format!("map customer_to_account(c: Customer) -> Account {{\n  ExternalId = to_string(c.id)\n  Name = {name_expr}\n}}\n");
-    std::fs::write(dir.join("src/flow.weft"), format!("{FLOW}{map}")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("src/flow.weft"), format!("{FLOW}{map}"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let out = Command::new(env!("CARGO_BIN_EXE_weft"))
         .args(["build", "--out", "dist"])
         .current_dir(dir)
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = std::fs::read_to_string(dir.join("dist/shop-1.0.0.json")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text =
+        std::fs::read_to_string(dir.join("dist/shop-1.0.0.json")).unwrap_or_else(|e| panic!("{e}"));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(ureq::Agent::config_builder().http_status_as_error(false).build())
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build(),
+    )
 }
 
 fn post(agent: &ureq::Agent, url: &str, token: &str, body: &Value) -> (u16, Value) {
@@ -96,7 +106,15 @@ fn throughput(threads: usize, per_thread: usize, call: impl Fn(&ureq::Agent, usi
 
 fn server_benchmark(dir: &Path, artifact: &Value, bad: &Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(["serve", "--dev", "--listen", "127.0.0.1:0", "--poll-ms", "100", "--state"])
+        .args([
+            "serve",
+            "--dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--poll-ms",
+            "100",
+            "--state",
+        ])
         .arg(dir.join("state.db"))
         .arg(dir)
         .stderr(Stdio::piped())
@@ -108,16 +126,32 @@ fn server_benchmark(dir: &Path, artifact: &Value, bad: &Value) {
         if line.starts_with("weft_") {
             admin = line;
         } else if let Some(rest) = line.split_once(" host.listening address=").map(|(_, a)| a) {
-            url = format!("http://{}", rest.split_whitespace().next().unwrap_or_default());
+            url = format!(
+                "http://{}",
+                rest.split_whitespace().next().unwrap_or_default()
+            );
             break;
         }
     }
     std::thread::spawn(move || lines.for_each(drop));
     let a = agent();
     let mut tokens = Vec::new();
-    for (name, grants) in [("alice", json!(["deployer"])), ("bob", json!(["approver:prod"]))] {
-        post(&a, &format!("{url}/v1/users"), &admin, &json!({"name": name, "grants": grants}));
-        let (_, t) = post(&a, &format!("{url}/v1/users/{name}/tokens"), &admin, &json!({}));
+    for (name, grants) in [
+        ("alice", json!(["deployer"])),
+        ("bob", json!(["approver:prod"])),
+    ] {
+        post(
+            &a,
+            &format!("{url}/v1/users"),
+            &admin,
+            &json!({"name": name, "grants": grants}),
+        );
+        let (_, t) = post(
+            &a,
+            &format!("{url}/v1/users/{name}/tokens"),
+            &admin,
+            &json!({}),
+        );
         tokens.push(t["token"].as_str().unwrap_or_default().to_string());
     }
     let (alice, bob) = (tokens[0].clone(), tokens[1].clone());
@@ -128,20 +162,48 @@ fn server_benchmark(dir: &Path, artifact: &Value, bad: &Value) {
     });
     println!("deploy calls:            {deploys:>8.0} per second (2,000 calls, 4 clients)");
     let cycles = throughput(4, 250, |agent, _| {
-        let (status, p) = post(agent, &format!("{url}/v1/promotions"), &alice, &json!({"flow": "sync", "to": "prod"}));
+        let (status, p) = post(
+            agent,
+            &format!("{url}/v1/promotions"),
+            &alice,
+            &json!({"flow": "sync", "to": "prod"}),
+        );
         assert_eq!(status, 202, "{p}");
-        let (status, p) = post(agent, &format!("{url}/v1/promotions/{}/approve", p["id"]), &bob, &json!({}));
+        let (status, p) = post(
+            agent,
+            &format!("{url}/v1/promotions/{}/approve", p["id"]),
+            &bob,
+            &json!({}),
+        );
         assert_eq!(status, 201, "{p}");
     });
-    println!("promote + approve calls: {:>8.0} per second (2,000 calls, 4 clients)", cycles * 2.0);
+    println!(
+        "promote + approve calls: {:>8.0} per second (2,000 calls, 4 clients)",
+        cycles * 2.0
+    );
 
     // The real server's path: failed runs written to the state file (as `weft run`
     // writes them), read by the monitor's poll (every 100 ms), rolled back.
     let promote = |artifact: &Value| {
-        let (status, _) = post(&a, &format!("{url}/v1/artifacts"), &alice, &json!({"artifact": artifact, "environment": "dev"}));
+        let (status, _) = post(
+            &a,
+            &format!("{url}/v1/artifacts"),
+            &alice,
+            &json!({"artifact": artifact, "environment": "dev"}),
+        );
         assert_eq!(status, 201);
-        let (_, p) = post(&a, &format!("{url}/v1/promotions"), &alice, &json!({"flow": "sync", "to": "prod"}));
-        let (status, _) = post(&a, &format!("{url}/v1/promotions/{}/approve", p["id"]), &bob, &json!({}));
+        let (_, p) = post(
+            &a,
+            &format!("{url}/v1/promotions"),
+            &alice,
+            &json!({"flow": "sync", "to": "prod"}),
+        );
+        let (status, _) = post(
+            &a,
+            &format!("{url}/v1/promotions/{}/approve", p["id"]),
+            &bob,
+            &json!({}),
+        );
         assert_eq!(status, 201);
     };
     let active = || -> String {
@@ -150,10 +212,16 @@ fn server_benchmark(dir: &Path, artifact: &Value, bad: &Value) {
             .header("Authorization", &format!("Bearer {alice}"))
             .call()
             .unwrap_or_else(|e| panic!("{e}"));
-        let body: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap_or_default()).unwrap_or_default();
-        body["flows"]["sync"]["prod"]["digest"].as_str().unwrap_or_default().to_string()
+        let body: Value =
+            serde_json::from_str(&response.body_mut().read_to_string().unwrap_or_default())
+                .unwrap_or_default();
+        body["flows"]["sync"]["prod"]["digest"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     };
-    let mut runs = weft_runtime::state::sqlite::SqliteStore::open(&dir.join("state.db")).unwrap_or_else(|e| panic!("{e}"));
+    let mut runs = weft_runtime::state::sqlite::SqliteStore::open(&dir.join("state.db"))
+        .unwrap_or_else(|e| panic!("{e}"));
     let bad_digest = bad["digest"].as_str().unwrap_or_default().to_string();
     let mut latencies = Vec::new();
     for _ in 0..20 {
@@ -170,7 +238,8 @@ fn server_benchmark(dir: &Path, artifact: &Value, bad: &Value) {
                     trigger: Trigger::Manual,
                 })
                 .unwrap_or_else(|e| panic!("{e}"));
-            runs.finish_run(id, 1, &Counts::default(), Some("read failed: HTTP 500")).unwrap_or_else(|e| panic!("{e}"));
+            runs.finish_run(id, 1, &Counts::default(), Some("read failed: HTTP 500"))
+                .unwrap_or_else(|e| panic!("{e}"));
             started = Instant::now();
         }
         while active() == bad_digest {
@@ -206,19 +275,35 @@ fn run(digest: &str, id: i64, status: RunStatus) -> RunRecord {
 }
 
 fn rollback_benchmark(dir: &Path, good: Artifact, bad: Artifact) {
-    let store = SqliteDeliveryStore::open(&dir.join("inprocess.db")).unwrap_or_else(|e| panic!("{e}"));
+    let store =
+        SqliteDeliveryStore::open(&dir.join("inprocess.db")).unwrap_or_else(|e| panic!("{e}"));
     let mut groups = weft_runtime::delivery::identity::Groups::new();
-    groups.insert("shop".into(), [("leads".to_string(), vec!["bob".to_string()])].into());
-    let delivery = Arc::new(Delivery::new(Box::new(store), Options { groups, ..Options::default() }));
+    groups.insert(
+        "shop".into(),
+        [("leads".to_string(), vec!["bob".to_string()])].into(),
+    );
+    let delivery = Arc::new(Delivery::new(
+        Box::new(store),
+        Options {
+            groups,
+            ..Options::default()
+        },
+    ));
     let who = |name: &str, grant: &str| Identity {
         name: name.into(),
         grants: vec![Grant::parse(grant).unwrap_or_else(|e| panic!("{e}"))],
     };
     let (alice, bob) = (who("alice", "deployer"), who("bob", "approver:prod"));
     let promote = |artifact: &Artifact| {
-        delivery.deploy(&alice, artifact.clone(), "dev", None).unwrap_or_else(|e| panic!("{e}"));
-        let p = delivery.promote(&alice, "sync", "prod").unwrap_or_else(|e| panic!("{e}"));
-        delivery.approve(&bob, p.id).unwrap_or_else(|e| panic!("{e}"));
+        delivery
+            .deploy(&alice, artifact.clone(), "dev", None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let p = delivery
+            .promote(&alice, "sync", "prod")
+            .unwrap_or_else(|e| panic!("{e}"));
+        delivery
+            .approve(&bob, p.id)
+            .unwrap_or_else(|e| panic!("{e}"));
     };
     promote(&good);
     let mut latencies = Vec::new();
@@ -231,10 +316,16 @@ fn rollback_benchmark(dir: &Path, good: Artifact, bad: Artifact) {
         id += 1;
         let breaching = run(&bad.digest, id, RunStatus::Failed);
         let started = Instant::now();
-        let outcome = delivery.observe_run(&breaching).unwrap_or_else(|e| panic!("{e}"));
+        let outcome = delivery
+            .observe_run(&breaching)
+            .unwrap_or_else(|e| panic!("{e}"));
         let elapsed = started.elapsed();
         assert!(outcome.and_then(|o| o.activation).is_some(), "no rollback");
-        let active = delivery.active("prod", "sync").ok().flatten().map(|a| a.version.digest);
+        let active = delivery
+            .active("prod", "sync")
+            .ok()
+            .flatten()
+            .map(|a| a.version.digest);
         assert_eq!(active.as_deref(), Some(good.digest.as_str()));
         latencies.push(elapsed);
         // Re-promoting the rolled-back digest must come through the approval again.

@@ -88,14 +88,20 @@ fn serve_http(records: Arc<Vec<String>>) -> u16 {
             let records = Arc::clone(&records);
             std::thread::spawn(move || {
                 let _ = stream.set_nodelay(true);
-                let Ok(mut writer) = stream.try_clone() else { return };
+                let Ok(mut writer) = stream.try_clone() else {
+                    return;
+                };
                 let mut reader = BufReader::new(stream);
                 loop {
                     let mut line = String::new();
                     if reader.read_line(&mut line).unwrap_or(0) == 0 {
                         return;
                     }
-                    let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                    let path = line
+                        .split_whitespace()
+                        .nth(1)
+                        .unwrap_or_default()
+                        .to_owned();
                     let mut length = 0usize;
                     loop {
                         let mut header = String::new();

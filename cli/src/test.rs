@@ -146,7 +146,11 @@ pub fn run(args: &Args) -> ExitCode {
                 let _ = writeln!(
                     stderr,
                     "weft test: recorded {} for {digest}",
-                    if answer.body["passed"] == true { "a passing run" } else { "a failing run" }
+                    if answer.body["passed"] == true {
+                        "a passing run"
+                    } else {
+                        "a failing run"
+                    }
                 );
             }
             Err(crate::delivery::Failure(code, message)) => {

@@ -142,9 +142,15 @@ impl Backend {
             .await
             .map_err(internal)?;
         for (uri, diagnostics, version) in published.unwrap_or_default() {
-            self.client.publish_diagnostics(uri, diagnostics, version).await;
+            self.client
+                .publish_diagnostics(uri, diagnostics, version)
+                .await;
         }
-        let kind = if passed { MessageType::INFO } else { MessageType::ERROR };
+        let kind = if passed {
+            MessageType::INFO
+        } else {
+            MessageType::ERROR
+        };
         self.client.show_message(kind, message).await;
         if self.lens_refresh.load(Ordering::Relaxed) {
             // Only a hint: a client that fails it keeps the old titles.

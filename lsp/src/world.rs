@@ -403,7 +403,10 @@ impl Host {
         let runs = self.test_runs.get(key).into_iter().flat_map(|m| m.values());
         for run in runs.filter(|run| run.generation == generation) {
             for (uri, list) in &run.outcome.diagnostics {
-                current.entry(uri.clone()).or_default().extend(list.iter().cloned());
+                current
+                    .entry(uri.clone())
+                    .or_default()
+                    .extend(list.iter().cloned());
             }
         }
         let previous = self.published.entry(key.clone()).or_default();
@@ -426,7 +429,13 @@ impl Host {
     /// Keeps the outcome of a test run on the project at `generation`.
     pub fn record_test(&mut self, key: ProjectKey, generation: u64, outcome: Outcome) {
         let runs = self.test_runs.entry(key).or_default();
-        runs.insert(outcome.test.clone(), TestRun { generation, outcome });
+        runs.insert(
+            outcome.test.clone(),
+            TestRun {
+                generation,
+                outcome,
+            },
+        );
     }
 
     /// The lens title of each test run from the editor, by test name.

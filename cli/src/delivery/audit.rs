@@ -43,10 +43,18 @@ enum Export {
 /// Runs the subcommand.
 pub fn run(args: &Args) -> ExitCode {
     match &args.command {
-        Command::Export { export, since, client } => {
+        Command::Export {
+            export,
+            since,
+            client,
+        } => {
             let mut path = format!(
                 "/v1/audit?format={}",
-                if *export == Export::Csv { "csv" } else { "jsonl" }
+                if *export == Export::Csv {
+                    "csv"
+                } else {
+                    "jsonl"
+                }
             );
             if let Some(since) = since {
                 path.push_str(&format!("&since={}", encode(since)));
@@ -59,27 +67,30 @@ pub fn run(args: &Args) -> ExitCode {
             finish("audit export", OutputFormat::Text, outcome)
         }
         Command::Verify { client } => {
-            let outcome = client.expect("GET", "/v1/audit/verify", None).map(|answer| {
-                let v = &answer.body;
-                match v.get("problem").filter(|p| !p.is_null()) {
-                    None => {
-                        let text = format!(
-                            "audit trail intact: {} entries, head {}\n",
-                            v["entries"], v["head"].as_str().unwrap_or("")
-                        );
-                        (answer.body.clone(), text, 0)
+            let outcome = client
+                .expect("GET", "/v1/audit/verify", None)
+                .map(|answer| {
+                    let v = &answer.body;
+                    match v.get("problem").filter(|p| !p.is_null()) {
+                        None => {
+                            let text = format!(
+                                "audit trail intact: {} entries, head {}\n",
+                                v["entries"],
+                                v["head"].as_str().unwrap_or("")
+                            );
+                            (answer.body.clone(), text, 0)
+                        }
+                        Some(problem) => {
+                            let text = format!(
+                                "audit trail broken at entry {} ({}): {}\n",
+                                problem["seq"],
+                                problem["problem"].as_str().unwrap_or("?"),
+                                problem["message"].as_str().unwrap_or("")
+                            );
+                            (answer.body.clone(), text, 1)
+                        }
                     }
-                    Some(problem) => {
-                        let text = format!(
-                            "audit trail broken at entry {} ({}): {}\n",
-                            problem["seq"],
-                            problem["problem"].as_str().unwrap_or("?"),
-                            problem["message"].as_str().unwrap_or("")
-                        );
-                        (answer.body.clone(), text, 1)
-                    }
-                }
-            });
+                });
             finish("audit verify", client.format, outcome)
         }
     }
@@ -89,7 +100,9 @@ pub fn run(args: &Args) -> ExitCode {
 pub fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

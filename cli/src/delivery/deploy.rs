@@ -28,7 +28,8 @@ pub struct Args {
 fn read_json(path: &PathBuf) -> Result<Value, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure(2, format!("cannot read {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| Failure(2, format!("{} is not JSON: {e}", path.display())))
+    serde_json::from_str(&text)
+        .map_err(|e| Failure(2, format!("{} is not JSON: {e}", path.display())))
 }
 
 /// Deploys.
@@ -38,7 +39,11 @@ pub fn run(args: &Args) -> ExitCode {
         let tests = args.tests.as_ref().map(read_json).transpose()?;
         let body = json!({"artifact": artifact, "environment": args.env, "tests": tests});
         let answer = args.client.call("POST", "/v1/artifacts", Some(&body))?;
-        let answer = if answer.body.get("promotions").is_none() { super::check(answer)? } else { answer };
+        let answer = if answer.body.get("promotions").is_none() {
+            super::check(answer)?
+        } else {
+            answer
+        };
         let mut text = String::new();
         let mut code = 0;
         for p in answer.body["promotions"].as_array().into_iter().flatten() {

@@ -64,7 +64,10 @@ pub fn status(args: &StatusArgs) -> ExitCode {
             }
         }
         let pending = answer.body["pending"].as_array().map_or(0, Vec::len);
-        text.push_str(&format!("{pending} pending promotion request{}\n", if pending == 1 { "" } else { "s" }));
+        text.push_str(&format!(
+            "{pending} pending promotion request{}\n",
+            if pending == 1 { "" } else { "s" }
+        ));
         (answer.body, text, 0)
     });
     finish("status", args.client.format, outcome)
@@ -111,7 +114,6 @@ fn render_text(m: &Metrics) -> String {
     )
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,12 +127,20 @@ mod tests {
             days: 8.0,
             deployments: 4,
             deployment_frequency_per_day: 0.5,
-            lead_time: Some(Durations { count: 3, median_seconds: 43_200.0, mean_seconds: 50_400.0 }),
+            lead_time: Some(Durations {
+                count: 3,
+                median_seconds: 43_200.0,
+                mean_seconds: 50_400.0,
+            }),
             change_failures: 2,
             change_failure_rate: Some(0.5),
-            time_to_restore: Some(Durations { count: 2, median_seconds: 4200.0, mean_seconds: 4200.0 }),
+            time_to_restore: Some(Durations {
+                count: 2,
+                median_seconds: 4200.0,
+                mean_seconds: 4200.0,
+            }),
         };
-    insta::assert_snapshot!(render_text(&m), @r"
+        insta::assert_snapshot!(render_text(&m), @r"
     DORA metrics for prod from 2026-03-01T00:00:00Z to 2026-03-09T00:00:00Z (8.0 days)
       deployment frequency  0.50 per day (4 deployments)
       lead time for changes median 12.0 h, mean 14.0 h (over 3)

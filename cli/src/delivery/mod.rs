@@ -103,7 +103,8 @@ impl Client {
                 request.call()
             }
         };
-        let mut response = response.map_err(|e| Failure(2, format!("cannot reach {}: {e}", self.server)))?;
+        let mut response =
+            response.map_err(|e| Failure(2, format!("cannot reach {}: {e}", self.server)))?;
         let status = response.status().as_u16();
         let text = response
             .body_mut()
@@ -116,7 +117,12 @@ impl Client {
     }
 
     /// Like [`Client::call`], turning error answers into failures.
-    pub fn expect(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Answer, Failure> {
+    pub fn expect(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Answer, Failure> {
         check(self.call(method, path, body)?)
     }
 }
@@ -130,7 +136,11 @@ pub fn check(answer: Answer) -> Result<Answer, Failure> {
         let message = answer.body["error"]["message"]
             .as_str()
             .map_or_else(|| answer.body.to_string(), str::to_string);
-        let code = if matches!(answer.status, 401 | 403 | 409) { 1 } else { 2 };
+        let code = if matches!(answer.status, 401 | 403 | 409) {
+            1
+        } else {
+            2
+        };
         let hint = if answer.status == 401 {
             " (set WEFT_TOKEN, or get a token from an admin: `weft users token NAME`)"
         } else {
@@ -141,7 +151,11 @@ pub fn check(answer: Answer) -> Result<Answer, Failure> {
 }
 
 /// Prints `text` or the JSON answer, and maps a failure to its exit code.
-pub fn finish(command: &str, format: OutputFormat, outcome: Result<(Value, String, u8), Failure>) -> ExitCode {
+pub fn finish(
+    command: &str,
+    format: OutputFormat,
+    outcome: Result<(Value, String, u8), Failure>,
+) -> ExitCode {
     match outcome {
         Ok((json, text, code)) => {
             let mut stdout = std::io::stdout().lock();

@@ -54,23 +54,33 @@ pub struct ListArgs {
 
 /// Requests a promotion.
 pub fn promote(args: &PromoteArgs) -> ExitCode {
-    let outcome = args
-        .client
-        .expect_promotion("POST", "/v1/promotions", Some(&json!({"flow": args.flow, "to": args.to})));
+    let outcome = args.client.expect_promotion(
+        "POST",
+        "/v1/promotions",
+        Some(&json!({"flow": args.flow, "to": args.to})),
+    );
     finish("promote", args.client.format, outcome)
 }
 
 /// Approves a request.
 pub fn approve(args: &ApproveArgs) -> ExitCode {
     let path = format!("/v1/promotions/{}/approve", args.id);
-    finish("approve", args.client.format, args.client.expect_promotion("POST", &path, None))
+    finish(
+        "approve",
+        args.client.format,
+        args.client.expect_promotion("POST", &path, None),
+    )
 }
 
 /// Rejects a request.
 pub fn reject(args: &RejectArgs) -> ExitCode {
     let path = format!("/v1/promotions/{}/reject", args.id);
     let body = json!({"reason": args.reason});
-    finish("reject", args.client.format, args.client.expect_promotion("POST", &path, Some(&body)))
+    finish(
+        "reject",
+        args.client.format,
+        args.client.expect_promotion("POST", &path, Some(&body)),
+    )
 }
 
 /// Lists requests, newest first.
@@ -100,7 +110,12 @@ pub fn list(args: &ListArgs) -> ExitCode {
 }
 
 impl Client {
-    fn expect_promotion(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(Value, String, u8), Failure> {
+    fn expect_promotion(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(Value, String, u8), Failure> {
         let answer = self.call(method, path, body)?;
         // A refused promotion comes back as 409 with the request and its gates.
         if answer.status == 409 && answer.body.get("status").is_some() {
@@ -131,7 +146,11 @@ pub fn describe(p: &Value) -> String {
     for gate in p["gates"]["gates"].as_array().into_iter().flatten() {
         text.push_str(&format!(
             "  [{}] {}: {}\n",
-            if gate["passed"].as_bool() == Some(true) { "ok" } else { "  " },
+            if gate["passed"].as_bool() == Some(true) {
+                "ok"
+            } else {
+                "  "
+            },
             gate["gate"].as_str().unwrap_or("?"),
             gate["detail"].as_str().unwrap_or("")
         ));
@@ -163,7 +182,10 @@ pub fn describe(p: &Value) -> String {
                 }
             }
         }
-        text.push_str(&format!("  approve with `weft approve {}`, or `weft reject {} --reason TEXT`\n", p["id"], p["id"]));
+        text.push_str(&format!(
+            "  approve with `weft approve {}`, or `weft reject {} --reason TEXT`\n",
+            p["id"], p["id"]
+        ));
     }
     text
 }

@@ -27,17 +27,21 @@ pub struct Args {
 
 /// Rolls back.
 pub fn run(args: &Args) -> ExitCode {
-    let body = json!({"flow": args.flow, "environment": args.env, "to": args.to, "reason": args.reason});
-    let outcome = args.client.expect("POST", "/v1/rollbacks", Some(&body)).map(|answer| {
-        let a = &answer.body;
-        let text = format!(
-            "rolled back {} in {}: now {} ({})\n",
-            args.flow,
-            args.env,
-            a["version"]["version"].as_str().unwrap_or("?"),
-            short(a["version"]["digest"].as_str().unwrap_or(""))
-        );
-        (answer.body, text, 0)
-    });
+    let body =
+        json!({"flow": args.flow, "environment": args.env, "to": args.to, "reason": args.reason});
+    let outcome = args
+        .client
+        .expect("POST", "/v1/rollbacks", Some(&body))
+        .map(|answer| {
+            let a = &answer.body;
+            let text = format!(
+                "rolled back {} in {}: now {} ({})\n",
+                args.flow,
+                args.env,
+                a["version"]["version"].as_str().unwrap_or("?"),
+                short(a["version"]["digest"].as_str().unwrap_or(""))
+            );
+            (answer.body, text, 0)
+        });
     finish("rollback", args.client.format, outcome)
 }

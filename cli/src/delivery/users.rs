@@ -37,18 +37,24 @@ enum Command {
 /// Runs the subcommand.
 pub fn run(args: &Args) -> ExitCode {
     match &args.command {
-        Command::Add { name, roles, client } => {
+        Command::Add {
+            name,
+            roles,
+            client,
+        } => {
             let body = json!({"name": name, "grants": roles});
-            let outcome = client.expect("POST", "/v1/users", Some(&body)).map(|answer| {
-                let grants: Vec<&str> = answer.body["grants"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|g| g.as_str())
-                    .collect();
-                let text = format!("user {name}: {}\n", grants.join(", "));
-                (answer.body, text, 0)
-            });
+            let outcome = client
+                .expect("POST", "/v1/users", Some(&body))
+                .map(|answer| {
+                    let grants: Vec<&str> = answer.body["grants"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|g| g.as_str())
+                        .collect();
+                    let text = format!("user {name}: {}\n", grants.join(", "));
+                    (answer.body, text, 0)
+                });
             finish("users add", client.format, outcome)
         }
         Command::Token { name, client } => {

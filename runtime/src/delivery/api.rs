@@ -42,7 +42,10 @@ pub fn router(delivery: Arc<Delivery>) -> Router {
         .route("/v1/status", get(status))
         .route("/v1/users", post(add_user))
         .route("/v1/users/{name}/tokens", post(issue_token))
-        .layer(middleware::from_fn_with_state(Arc::clone(&delivery), authenticate))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&delivery),
+            authenticate,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(delivery)
 }
@@ -58,7 +61,11 @@ fn error_response(error: &Error) -> Response {
         Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         Error::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store"),
     };
-    (status, Json(json!({"error": {"kind": kind, "message": error.to_string()}}))).into_response()
+    (
+        status,
+        Json(json!({"error": {"kind": kind, "message": error.to_string()}})),
+    )
+        .into_response()
 }
 
 /// Runs a blocking operation off the async threads; refusals (403, 400, 409) are
@@ -73,7 +80,8 @@ async fn call<T: Send + 'static>(
     let call = call.to_string();
     let outcome = tokio::task::spawn_blocking(move || {
         let result = operation(&delivery);
-        if let Err(error @ (Error::Forbidden(_) | Error::Invalid(_) | Error::Conflict(_))) = &result {
+        if let Err(error @ (Error::Forbidden(_) | Error::Invalid(_) | Error::Conflict(_))) = &result
+        {
             delivery.refused(&actor, &call, error);
         }
         result
@@ -82,7 +90,9 @@ async fn call<T: Send + 'static>(
     match outcome {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(error_response(&error)),
-        Err(join) => Err(error_response(&Error::Store(format!("the operation failed: {join}")))),
+        Err(join) => Err(error_response(&Error::Store(format!(
+            "the operation failed: {join}"
+        )))),
     }
 }
 
@@ -129,7 +139,11 @@ struct DeployBody {
     tests: Option<serde_json::Value>,
 }
 
-async fn deploy(State(d): Shared, Extension(who): Extension<Identity>, Json(body): Json<DeployBody>) -> Response {
+async fn deploy(
+    State(d): Shared,
+    Extension(who): Extension<Identity>,
+    Json(body): Json<DeployBody>,
+) -> Response {
     let caller = who.clone();
     let result = call(d, &who, "POST /v1/artifacts", move |d| {
         let artifact: Artifact = serde_json::from_value(body.artifact)
@@ -160,11 +174,23 @@ struct TestsBody {
     report: serde_json::Value,
 }
 
-async fn tests(State(d): Shared, Extension(who): Extension<Identity>, Json(body): Json<TestsBody>) -> Response {
+async fn tests(
+    State(d): Shared,
+    Extension(who): Extension<Identity>,
+    Json(body): Json<TestsBody>,
+) -> Response {
     let caller = who.clone();
     let digest = body.digest.clone();
-    match call(d, &who, "POST /v1/tests", move |d| d.record_tests(&caller, &body.digest, &body.report)).await {
-        Ok(passed) => (StatusCode::CREATED, Json(json!({"digest": digest, "passed": passed}))).into_response(),
+    match call(d, &who, "POST /v1/tests", move |d| {
+        d.record_tests(&caller, &body.digest, &body.report)
+    })
+    .await
+    {
+        Ok(passed) => (
+            StatusCode::CREATED,
+            Json(json!({"digest": digest, "passed": passed})),
+        )
+            .into_response(),
         Err(response) => response,
     }
 }
@@ -175,9 +201,17 @@ struct PromoteBody {
     to: String,
 }
 
-async fn promote(State(d): Shared, Extension(who): Extension<Identity>, Json(body): Json<PromoteBody>) -> Response {
+async fn promote(
+    State(d): Shared,
+    Extension(who): Extension<Identity>,
+    Json(body): Json<PromoteBody>,
+) -> Response {
     let caller = who.clone();
-    match call(d, &who, "POST /v1/promotions", move |d| d.promote(&caller, &body.flow, &body.to)).await {
+    match call(d, &who, "POST /v1/promotions", move |d| {
+        d.promote(&caller, &body.flow, &body.to)
+    })
+    .await
+    {
         Ok(p) => (promotion_status(&p), Json(p)).into_response(),
         Err(response) => response,
     }
@@ -188,9 +222,17 @@ struct ListQuery {
     status: Option<String>,
 }
 
-async fn promotions(State(d): Shared, Extension(who): Extension<Identity>, Query(q): Query<ListQuery>) -> Response {
+async fn promotions(
+    State(d): Shared,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<ListQuery>,
+) -> Response {
     let status = match q.status.as_deref().map(PromotionStatus::parse) {
-        Some(None) => return error_response(&Error::Invalid("status is pending, activated, rejected or refused".into())),
+        Some(None) => {
+            return error_response(&Error::Invalid(
+                "status is pending, activated, rejected or refused".into(),
+            ))
+        }
         Some(s) => s,
         None => None,
     };
@@ -200,16 +242,31 @@ async fn promotions(State(d): Shared, Extension(who): Extension<Identity>, Query
     }
 }
 
-async fn promotion(State(d): Shared, Extension(who): Extension<Identity>, Path(id): Path<i64>) -> Response {
+async fn promotion(
+    State(d): Shared,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<i64>,
+) -> Response {
     match call(d, &who, "GET /v1/promotions/{id}", move |d| d.promotion(id)).await {
         Ok(p) => Json(p).into_response(),
         Err(response) => response,
     }
 }
 
-async fn approve(State(d): Shared, Extension(who): Extension<Identity>, Path(id): Path<i64>) -> Response {
+async fn approve(
+    State(d): Shared,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<i64>,
+) -> Response {
     let caller = who.clone();
-    match call(d, &who, &format!("POST /v1/promotions/{id}/approve"), move |d| d.approve(&caller, id)).await {
+    match call(
+        d,
+        &who,
+        &format!("POST /v1/promotions/{id}/approve"),
+        move |d| d.approve(&caller, id),
+    )
+    .await
+    {
         Ok(p) => (promotion_status(&p), Json(p)).into_response(),
         Err(response) => response,
     }
@@ -227,7 +284,14 @@ async fn reject(
     Json(body): Json<RejectBody>,
 ) -> Response {
     let caller = who.clone();
-    match call(d, &who, &format!("POST /v1/promotions/{id}/reject"), move |d| d.reject(&caller, id, &body.reason)).await {
+    match call(
+        d,
+        &who,
+        &format!("POST /v1/promotions/{id}/reject"),
+        move |d| d.reject(&caller, id, &body.reason),
+    )
+    .await
+    {
         Ok(p) => Json(p).into_response(),
         Err(response) => response,
     }
@@ -243,7 +307,11 @@ struct RollbackBody {
     reason: Option<String>,
 }
 
-async fn rollback(State(d): Shared, Extension(who): Extension<Identity>, Json(body): Json<RollbackBody>) -> Response {
+async fn rollback(
+    State(d): Shared,
+    Extension(who): Extension<Identity>,
+    Json(body): Json<RollbackBody>,
+) -> Response {
     let caller = who.clone();
     let result = call(d, &who, "POST /v1/rollbacks", move |d| {
         d.rollback(
@@ -276,14 +344,22 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, Error> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|t| t.and_utc())
-        .ok_or_else(|| Error::Invalid(format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time")))
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"
+            ))
+        })
 }
 
 fn canonical(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-async fn audit(State(d): Shared, Extension(who): Extension<Identity>, Query(q): Query<AuditQuery>) -> Response {
+async fn audit(
+    State(d): Shared,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<AuditQuery>,
+) -> Response {
     let since = match q.since.as_deref().map(parse_time).transpose() {
         Ok(s) => s.map(canonical),
         Err(e) => return error_response(&e),
@@ -292,16 +368,28 @@ async fn audit(State(d): Shared, Extension(who): Extension<Identity>, Query(q): 
         None | Some("json") => None,
         Some("jsonl") => Some(ExportFormat::Jsonl),
         Some("csv") => Some(ExportFormat::Csv),
-        Some(other) => return error_response(&Error::Invalid(format!("unknown format {other} (json, jsonl, csv)"))),
+        Some(other) => {
+            return error_response(&Error::Invalid(format!(
+                "unknown format {other} (json, jsonl, csv)"
+            )))
+        }
     };
     match format {
         None => match call(d, &who, "GET /v1/audit", move |d| d.audit(since.as_deref())).await {
             Ok(entries) => Json(entries).into_response(),
             Err(response) => response,
         },
-        Some(format) => match call(d, &who, "GET /v1/audit", move |d| d.export(since.as_deref(), format)).await {
+        Some(format) => match call(d, &who, "GET /v1/audit", move |d| {
+            d.export(since.as_deref(), format)
+        })
+        .await
+        {
             Ok(text) => {
-                let kind = if format == ExportFormat::Csv { "text/csv" } else { "application/x-ndjson" };
+                let kind = if format == ExportFormat::Csv {
+                    "text/csv"
+                } else {
+                    "application/x-ndjson"
+                };
                 ([(header::CONTENT_TYPE, kind)], text).into_response()
             }
             Err(response) => response,
@@ -323,14 +411,22 @@ struct MetricsQuery {
     until: Option<String>,
 }
 
-async fn metrics(State(d): Shared, Extension(who): Extension<Identity>, Query(q): Query<MetricsQuery>) -> Response {
+async fn metrics(
+    State(d): Shared,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<MetricsQuery>,
+) -> Response {
     let parse = |t: Option<&str>| t.map(parse_time).transpose();
     let (since, until) = match (parse(q.since.as_deref()), parse(q.until.as_deref())) {
         (Ok(s), Ok(u)) => (s, u),
         (Err(e), _) | (_, Err(e)) => return error_response(&e),
     };
     let env = q.env.unwrap_or_else(|| "prod".to_string());
-    match call(d, &who, "GET /v1/metrics", move |d| d.metrics(&env, since, until)).await {
+    match call(d, &who, "GET /v1/metrics", move |d| {
+        d.metrics(&env, since, until)
+    })
+    .await
+    {
         Ok(m) => Json(m).into_response(),
         Err(response) => response,
     }
@@ -349,7 +445,11 @@ struct UserBody {
     grants: Vec<String>,
 }
 
-async fn add_user(State(d): Shared, Extension(who): Extension<Identity>, Json(body): Json<UserBody>) -> Response {
+async fn add_user(
+    State(d): Shared,
+    Extension(who): Extension<Identity>,
+    Json(body): Json<UserBody>,
+) -> Response {
     let caller = who.clone();
     let result = call(d, &who, "POST /v1/users", move |d| {
         let grants = body
@@ -368,11 +468,23 @@ async fn add_user(State(d): Shared, Extension(who): Extension<Identity>, Json(bo
     }
 }
 
-async fn issue_token(State(d): Shared, Extension(who): Extension<Identity>, Path(name): Path<String>) -> Response {
+async fn issue_token(
+    State(d): Shared,
+    Extension(who): Extension<Identity>,
+    Path(name): Path<String>,
+) -> Response {
     let caller = who.clone();
     let user = name.clone();
-    match call(d, &who, "POST /v1/users/{name}/tokens", move |d| d.issue_token(&caller, &user)).await {
-        Ok(token) => (StatusCode::CREATED, Json(json!({"user": name, "token": token}))).into_response(),
+    match call(d, &who, "POST /v1/users/{name}/tokens", move |d| {
+        d.issue_token(&caller, &user)
+    })
+    .await
+    {
+        Ok(token) => (
+            StatusCode::CREATED,
+            Json(json!({"user": name, "token": token})),
+        )
+            .into_response(),
         Err(response) => response,
     }
 }

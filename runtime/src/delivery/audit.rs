@@ -199,28 +199,44 @@ pub fn verify(entries: &[Entry], head: Option<(i64, &str)>) -> Verification {
         if entry.compute_hash() != entry.hash {
             problem = Some(finding(
                 Problem::Edited,
-                format!("entry {} was edited: its content does not match its hash", entry.seq),
+                format!(
+                    "entry {} was edited: its content does not match its hash",
+                    entry.seq
+                ),
             ));
             break;
         }
         if entry.seq <= prev_seq {
             problem = Some(finding(
                 Problem::Reordered,
-                format!("entry {} comes after entry {prev_seq}: the trail was reordered", entry.seq),
+                format!(
+                    "entry {} comes after entry {prev_seq}: the trail was reordered",
+                    entry.seq
+                ),
             ));
             break;
         }
         if entry.prev_hash != prev_hash {
-            let (kind, what) = if let Some(linked) = entries.iter().find(|e| e.hash == entry.prev_hash) {
-                (
-                    Problem::Reordered,
-                    format!("it follows entry {} in the chain: the trail was reordered", linked.seq),
-                )
-            } else if entry.seq > prev_seq + 1 {
-                (Problem::Deleted, format!("entries {} to {} were deleted", prev_seq + 1, entry.seq - 1))
-            } else {
-                (Problem::Edited, "it does not link to the entry before it".to_string())
-            };
+            let (kind, what) =
+                if let Some(linked) = entries.iter().find(|e| e.hash == entry.prev_hash) {
+                    (
+                        Problem::Reordered,
+                        format!(
+                            "it follows entry {} in the chain: the trail was reordered",
+                            linked.seq
+                        ),
+                    )
+                } else if entry.seq > prev_seq + 1 {
+                    (
+                        Problem::Deleted,
+                        format!("entries {} to {} were deleted", prev_seq + 1, entry.seq - 1),
+                    )
+                } else {
+                    (
+                        Problem::Edited,
+                        "it does not link to the entry before it".to_string(),
+                    )
+                };
             problem = Some(finding(kind, format!("entry {}: {what}", entry.seq)));
             break;
         }
@@ -281,7 +297,9 @@ pub fn export(entries: &[Entry], format: ExportFormat) -> String {
             }
         }
         ExportFormat::Csv => {
-            out.push_str("seq,at,actor,action,flow,environment,version,digest,details,prev_hash,hash\r\n");
+            out.push_str(
+                "seq,at,actor,action,flow,environment,version,digest,details,prev_hash,hash\r\n",
+            );
             for e in entries {
                 let cells = [
                     e.seq.to_string(),

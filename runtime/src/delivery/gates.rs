@@ -154,7 +154,9 @@ pub fn forbids_self_approval(gates: &[Gate], requester: &str, approver: &str) ->
 
 /// Whether `gates` ask for any approval.
 pub fn needs_approval(gates: &[Gate]) -> bool {
-    gates.iter().any(|g| matches!(g, Gate::Approvals { count, .. } if *count > 0))
+    gates
+        .iter()
+        .any(|g| matches!(g, Gate::Approvals { count, .. } if *count > 0))
 }
 
 const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -183,7 +185,9 @@ impl Window {
         let (days_text, times) = match words.as_slice() {
             [times] if times.contains(':') => (None, *times),
             [days, times] => (Some(*days), *times),
-            _ => return Err(bad("expected DAYS HH:MM-HH:MM (days and a time range), e.g. \"Mon-Fri 09:00-17:00\"")),
+            _ => return Err(bad(
+                "expected DAYS HH:MM-HH:MM (days and a time range), e.g. \"Mon-Fri 09:00-17:00\"",
+            )),
         };
         let mut days = [days_text.is_none(); 7];
         if let Some(text) = days_text {
@@ -191,7 +195,11 @@ impl Window {
                 let day = |name: &str| {
                     DAYS.iter()
                         .position(|d| d.eq_ignore_ascii_case(name))
-                        .ok_or_else(|| bad(&format!("unknown day `{name}` (Mon, Tue, Wed, Thu, Fri, Sat, Sun)")))
+                        .ok_or_else(|| {
+                            bad(&format!(
+                                "unknown day `{name}` (Mon, Tue, Wed, Thu, Fri, Sat, Sun)"
+                            ))
+                        })
                 };
                 match item.split_once('-') {
                     Some((from, to)) => {

@@ -76,7 +76,12 @@ fn summarise(mut values: Vec<f64>) -> Option<Durations> {
 }
 
 /// Computes the metrics of `environment` for events in `[since, until]`.
-pub fn compute(entries: &[Entry], environment: &str, since: DateTime<Utc>, until: DateTime<Utc>) -> Metrics {
+pub fn compute(
+    entries: &[Entry],
+    environment: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Metrics {
     let in_period = |e: &Entry| {
         e.environment.as_deref() == Some(environment)
             && time(&e.at).is_some_and(|t| t >= since && t <= until)
@@ -104,7 +109,9 @@ pub fn compute(entries: &[Entry], environment: &str, since: DateTime<Utc>, until
             continue;
         }
         deployments += 1;
-        if let (Some(commit), Some(at)) = (details["commit_time"].as_str().and_then(time), time(&e.at)) {
+        if let (Some(commit), Some(at)) =
+            (details["commit_time"].as_str().and_then(time), time(&e.at))
+        {
             lead_times.push(seconds(commit, at));
         }
         if let Some(id) = details["activation"].as_i64() {
@@ -128,7 +135,11 @@ pub fn compute(entries: &[Entry], environment: &str, since: DateTime<Utc>, until
         until: until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         days,
         deployments,
-        deployment_frequency_per_day: if days > 0.0 { deployments as f64 / days } else { 0.0 },
+        deployment_frequency_per_day: if days > 0.0 {
+            deployments as f64 / days
+        } else {
+            0.0
+        },
         lead_time: summarise(lead_times),
         change_failures: failures,
         change_failure_rate: (deployments > 0).then(|| failures as f64 / deployments as f64),

@@ -37,14 +37,21 @@ pub use service::{ActivationChange, Delivery, Differ, Error, Options};
 use crate::state::{Filter, RunStatus, Store};
 
 /// Serves the control API on `listener` until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, delivery: Arc<Delivery>) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    delivery: Arc<Delivery>,
+) -> std::io::Result<()> {
     axum::serve(listener, api::router(delivery)).await
 }
 
 /// Feeds the runs a run-state store records to the rollback monitor, polling every
 /// `every` on a thread of its own; for running without a host (`weft run` writes the
 /// runs). Alerts are posted after the rollback, so they do not delay it.
-pub fn watch_runs(delivery: Arc<Delivery>, runs: Box<dyn Store + Send>, every: Duration) -> std::thread::JoinHandle<()> {
+pub fn watch_runs(
+    delivery: Arc<Delivery>,
+    runs: Box<dyn Store + Send>,
+    every: Duration,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut seen: HashSet<i64> = HashSet::new();
         let mut first = true;

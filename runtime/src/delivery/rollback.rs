@@ -42,7 +42,9 @@ fn time(text: &str) -> Option<DateTime<Utc>> {
 
 /// Judges the runs of `digest` that started after `active_since` and inside the
 /// policy's window ending `now`. Runs of other digests, and runs still running, do
-/// not count. A breach needs at least `min_runs` runs and a rate above the threshold.
+/// not count. A run is an error when it failed or dead-lettered at least one record
+/// (the language reference's definition). A breach needs at least `min_runs` runs and
+/// a rate above the threshold.
 pub fn decide(
     policy: &Rollback,
     runs: &[RunRecord],
@@ -50,8 +52,12 @@ pub fn decide(
     active_since: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Decision {
-    let window = chrono::Duration::milliseconds(i64::try_from(policy.window_millis).unwrap_or(i64::MAX));
-    let from = now.checked_sub_signed(window).unwrap_or(DateTime::<Utc>::MIN_UTC).max(active_since);
+    let window =
+        chrono::Duration::milliseconds(i64::try_from(policy.window_millis).unwrap_or(i64::MAX));
+    let from = now
+        .checked_sub_signed(window)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+        .max(active_since);
     let mut counted = 0u64;
     let mut failed = 0u64;
     let mut failing_since: Option<DateTime<Utc>> = None;
@@ -66,7 +72,7 @@ pub fn decide(
             continue;
         }
         counted += 1;
-        if run.status == RunStatus::Failed {
+        if run.status == RunStatus::Failed || run.counts.dead_lettered > 0 {
             failed += 1;
             failing_since = Some(failing_since.map_or(started, |t| t.min(started)));
         }
@@ -98,7 +104,10 @@ pub fn target(history: &[Activation]) -> Option<&Activation> {
 }
 
 /// Like [`target`], among the activations `wanted` accepts (a version asked for).
-pub fn target_matching(history: &[Activation], wanted: impl Fn(&Activation) -> bool) -> Option<&Activation> {
+pub fn target_matching(
+    history: &[Activation],
+    wanted: impl Fn(&Activation) -> bool,
+) -> Option<&Activation> {
     let current = history
         .iter()
         .find(|a| a.state == ActivationState::Active)

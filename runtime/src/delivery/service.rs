@@ -156,12 +156,20 @@ impl Delivery {
     /// The active version of every flow in `environment`, for a host's catalog.
     pub fn active_in(&self, environment: &str) -> Result<Vec<Activation>, Error> {
         let all = self.store().all_active()?;
-        Ok(all.into_iter().filter(|a| a.environment == environment).collect())
+        Ok(all
+            .into_iter()
+            .filter(|a| a.environment == environment)
+            .collect())
     }
 
     /// A registered artifact (digest-verified when it was registered), cached.
     pub fn artifact(&self, digest: &str) -> Result<Arc<Artifact>, Error> {
-        if let Some(found) = self.artifacts.lock().unwrap_or_else(|p| p.into_inner()).get(digest) {
+        if let Some(found) = self
+            .artifacts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(digest)
+        {
             return Ok(Arc::clone(found));
         }
         let artifact = self
@@ -195,7 +203,13 @@ impl Delivery {
         let _ = self.store().append(&[entry]);
     }
 
-    fn require(&self, who: &Identity, role: Role, environment: &str, what: &str) -> Result<(), Error> {
+    fn require(
+        &self,
+        who: &Identity,
+        role: Role,
+        environment: &str,
+        what: &str,
+    ) -> Result<(), Error> {
         if who.may(role, environment) {
             Ok(())
         } else {
@@ -213,11 +227,15 @@ impl Delivery {
         if store.user_count()? > 0 {
             return Ok(None);
         }
-        let grants = [Grant { role: Role::Admin, environment: "*".into() }];
+        let grants = [Grant {
+            role: Role::Admin,
+            environment: "*".into(),
+        }];
         store.put_user(
             name,
             &grants,
-            &[NewEntry::new(SYSTEM, "user_added").details(json!({"user": name, "grants": ["admin:*"], "bootstrap": true}))],
+            &[NewEntry::new(SYSTEM, "user_added")
+                .details(json!({"user": name, "grants": ["admin:*"], "bootstrap": true}))],
         )?;
         let token = new_token().map_err(Error::Store)?;
         store.add_token(
@@ -231,7 +249,10 @@ impl Delivery {
     /// Adds a user or replaces their grants (admin only).
     pub fn put_user(&self, who: &Identity, name: &str, grants: &[Grant]) -> Result<(), Error> {
         if !who.is_admin() {
-            return Err(Error::Forbidden(format!("{} may not manage users (needs admin)", who.name)));
+            return Err(Error::Forbidden(format!(
+                "{} may not manage users (needs admin)",
+                who.name
+            )));
         }
         if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(Error::Invalid(format!("`{name}` is not a user name")));
@@ -240,7 +261,8 @@ impl Delivery {
         self.store().put_user(
             name,
             grants,
-            &[NewEntry::new(&who.name, "user_added").details(json!({"user": name, "grants": shown}))],
+            &[NewEntry::new(&who.name, "user_added")
+                .details(json!({"user": name, "grants": shown}))],
         )?;
         Ok(())
     }
@@ -248,7 +270,10 @@ impl Delivery {
     /// Issues a new token for a user (admin only); only its hash is stored.
     pub fn issue_token(&self, who: &Identity, name: &str) -> Result<String, Error> {
         if !who.is_admin() {
-            return Err(Error::Forbidden(format!("{} may not issue tokens (needs admin)", who.name)));
+            return Err(Error::Forbidden(format!(
+                "{} may not issue tokens (needs admin)",
+                who.name
+            )));
         }
         let mut store = self.store();
         if store.user(name)?.is_none() {
@@ -264,16 +289,33 @@ impl Delivery {
     }
 
     /// Records a `weft test --format json` report for a digest (deployed or not yet).
-    pub fn record_tests(&self, who: &Identity, digest: &str, report: &serde_json::Value) -> Result<bool, Error> {
-        if !who.grants.iter().any(|g| matches!(g.role, Role::Deployer | Role::Admin)) {
-            return Err(Error::Forbidden(format!("{} may not upload test results (needs deployer)", who.name)));
+    pub fn record_tests(
+        &self,
+        who: &Identity,
+        digest: &str,
+        report: &serde_json::Value,
+    ) -> Result<bool, Error> {
+        if !who
+            .grants
+            .iter()
+            .any(|g| matches!(g.role, Role::Deployer | Role::Admin))
+        {
+            return Err(Error::Forbidden(format!(
+                "{} may not upload test results (needs deployer)",
+                who.name
+            )));
         }
         if !digest.starts_with("sha256:") || digest.len() != 7 + 64 {
-            return Err(Error::Invalid(format!("`{digest}` is not an artifact digest")));
+            return Err(Error::Invalid(format!(
+                "`{digest}` is not an artifact digest"
+            )));
         }
         // The artifact may be deployed after its tests ran.
         let version = self.store().version(digest)?.map(|v| v.version);
-        let summary = report.get("summary").cloned().unwrap_or(serde_json::Value::Null);
+        let summary = report
+            .get("summary")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
         let passed = summary["ok"].as_bool() == Some(true)
             && summary["failed"].as_u64() == Some(0)
             && summary["passed"].as_u64().unwrap_or(0) > 0;
@@ -289,7 +331,8 @@ impl Delivery {
             &[NewEntry {
                 version,
                 digest: Some(digest.to_string()),
-                ..NewEntry::new(&who.name, "tests_recorded").details(json!({"passed": passed, "summary": summary}))
+                ..NewEntry::new(&who.name, "tests_recorded")
+                    .details(json!({"passed": passed, "summary": summary}))
             }],
         )?;
         Ok(passed)
@@ -312,10 +355,12 @@ impl Delivery {
             .promotion
             .as_ref()
             .map(|p| p.chain.clone())
-            .ok_or_else(|| Error::Conflict(format!(
-                "{} {} declares no promotion chain: it cannot be deployed",
-                artifact.project.name, artifact.project.version
-            )))?;
+            .ok_or_else(|| {
+                Error::Conflict(format!(
+                    "{} {} declares no promotion chain: it cannot be deployed",
+                    artifact.project.name, artifact.project.version
+                ))
+            })?;
         let first = chain.first().cloned().unwrap_or_default();
         if environment != first {
             return Err(Error::Conflict(format!(
@@ -434,12 +479,21 @@ impl Delivery {
                 requester,
                 approvals,
                 tests_passed,
-                now: self.options.clock.as_ref().map_or_else(Utc::now, |clock| clock()),
+                now: self
+                    .options
+                    .clock
+                    .as_ref()
+                    .map_or_else(Utc::now, |clock| clock()),
             },
         ))
     }
 
-    fn diff_against(&self, flow: &str, to: &str, artifact: &Artifact) -> Result<serde_json::Value, Error> {
+    fn diff_against(
+        &self,
+        flow: &str,
+        to: &str,
+        artifact: &Artifact,
+    ) -> Result<serde_json::Value, Error> {
         let Some(differ) = &self.options.differ else {
             return Ok(serde_json::Value::Null);
         };
@@ -536,7 +590,21 @@ impl Delivery {
             .store()
             .promotion(promotion)?
             .ok_or_else(|| Error::NotFound(format!("no promotion {promotion}")))?;
-        let cause = if request.from.is_none() { "deploy" } else { "promotion" };
+        // Checked again here: bindings may have changed since the request (a host
+        // restarted without a secret) while it waited for approvals.
+        if let Some(check) = &self.options.binder {
+            check(&artifact.program, &request.flow, &request.to).map_err(|why| {
+                Error::Conflict(format!(
+                    "{} cannot run in {} now (bindings: {why}); nothing was activated",
+                    request.flow, request.to
+                ))
+            })?;
+        }
+        let cause = if request.from.is_none() {
+            "deploy"
+        } else {
+            "promotion"
+        };
         let commit_time = artifact.build.git_author_time.clone();
         let diff_changes = request.diff["changes"].as_array().map_or(0, Vec::len);
         let activation = self.store().activate(
@@ -597,7 +665,10 @@ impl Delivery {
         let request = self.promotion(id)?;
         self.require(who, Role::Approver, &request.to, "approve promotions")?;
         if request.status != PromotionStatus::Pending {
-            return Err(Error::Conflict(format!("promotion request {id} is {}", request.status.as_str())));
+            return Err(Error::Conflict(format!(
+                "promotion request {id} is {}",
+                request.status.as_str()
+            )));
         }
         let artifact = self.artifact(&request.version.digest)?;
         let gates = self.gates_for(&request.flow, &request.to, &artifact)?;
@@ -611,7 +682,13 @@ impl Delivery {
         if approvals.contains(&who.name) {
             // Approving again re-judges the gates: how a request approved outside its
             // change window is activated inside it.
-            let evaluation = self.evaluate(&request.flow, &artifact, &request.to, &request.requested_by, &approvals)?;
+            let evaluation = self.evaluate(
+                &request.flow,
+                &artifact,
+                &request.to,
+                &request.requested_by,
+                &approvals,
+            )?;
             if evaluation.verdict != Verdict::Pass {
                 let failing: Vec<String> = evaluation
                     .gates
@@ -630,7 +707,13 @@ impl Delivery {
             return self.promotion(id);
         }
         approvals.push(who.name.clone());
-        let evaluation = self.evaluate(&request.flow, &artifact, &request.to, &request.requested_by, &approvals)?;
+        let evaluation = self.evaluate(
+            &request.flow,
+            &artifact,
+            &request.to,
+            &request.requested_by,
+            &approvals,
+        )?;
         let gates_json = serde_json::to_value(&evaluation).unwrap_or_default();
         let diff_text = request.diff.to_string();
         self.store().approve(
@@ -662,7 +745,10 @@ impl Delivery {
         let request = self.promotion(id)?;
         self.require(who, Role::Approver, &request.to, "reject promotions")?;
         if request.status != PromotionStatus::Pending {
-            return Err(Error::Conflict(format!("promotion request {id} is {}", request.status.as_str())));
+            return Err(Error::Conflict(format!(
+                "promotion request {id} is {}",
+                request.status.as_str()
+            )));
         }
         self.store().close_promotion(
             id,
@@ -695,8 +781,13 @@ impl Delivery {
         let target = match to {
             None => rollback::target(&history),
             Some(wanted) => {
-                if !history.iter().any(|a| a.version.digest == wanted || a.version.version == wanted) {
-                    return Err(Error::NotFound(format!("{wanted} never ran {flow} in {environment}")));
+                if !history
+                    .iter()
+                    .any(|a| a.version.digest == wanted || a.version.version == wanted)
+                {
+                    return Err(Error::NotFound(format!(
+                        "{wanted} never ran {flow} in {environment}"
+                    )));
                 }
                 rollback::target_matching(&history, |a| {
                     a.version.digest == wanted || a.version.version == wanted
@@ -707,7 +798,10 @@ impl Delivery {
         let Some(target) = target else {
             return Err(Error::Conflict(format!(
                 "no known-good version of {flow} to return to in {environment}{}",
-                to.map(|t| format!(" matching {t} (it is active, was rolled back, or never ran to completion)")).unwrap_or_default()
+                to.map(|t| format!(
+                    " matching {t} (it is active, was rolled back, or never ran to completion)"
+                ))
+                .unwrap_or_default()
             )));
         };
         let details = json!({"reason": reason, "manual": true});
@@ -787,7 +881,13 @@ impl Delivery {
         let started = DateTime::parse_from_rfc3339(&run.started_at)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_else(|_| Utc::now());
-        let decision = rollback::decide(policy, &runs, &active.version.digest, since, Utc::now().max(started));
+        let decision = rollback::decide(
+            policy,
+            &runs,
+            &active.version.digest,
+            since,
+            Utc::now().max(started),
+        );
         if !decision.breach {
             return Ok(None);
         }
@@ -827,7 +927,11 @@ impl Delivery {
                 match &target { Some(t) => format!("rolled back from {} to {}", active.version.version, t.version.version), None => "no known-good version to roll back to".to_string() }
             ),
         });
-        Ok(Some(AutoRollback { activation, decision, alert }))
+        Ok(Some(AutoRollback {
+            activation,
+            decision,
+            alert,
+        }))
     }
 
     /// Posts an alert to the configured webhook and records the outcome.
@@ -836,9 +940,16 @@ impl Delivery {
             return;
         };
         let outcome = rollback::post_alert(url, alert);
-        let entry = NewEntry::new(SYSTEM, if outcome.is_ok() { "alert_sent" } else { "alert_failed" })
-            .at(alert["flow"].as_str(), alert["environment"].as_str())
-            .details(json!({"channels": alert["channels"], "error": outcome.err()}));
+        let entry = NewEntry::new(
+            SYSTEM,
+            if outcome.is_ok() {
+                "alert_sent"
+            } else {
+                "alert_failed"
+            },
+        )
+        .at(alert["flow"].as_str(), alert["environment"].as_str())
+        .details(json!({"channels": alert["channels"], "error": outcome.err()}));
         let _ = self.store().append(&[entry]);
     }
 
@@ -864,12 +975,20 @@ impl Delivery {
             let store = self.store();
             (store.audit(None)?, store.audit_head()?)
         };
-        Ok(audit::verify(&entries, head.as_ref().map(|(s, h)| (*s, h.as_str()))))
+        Ok(audit::verify(
+            &entries,
+            head.as_ref().map(|(s, h)| (*s, h.as_str())),
+        ))
     }
 
     /// DORA metrics of an environment over `[since, until]` (defaults: the first
     /// entry, now).
-    pub fn metrics(&self, environment: &str, since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Result<Metrics, Error> {
+    pub fn metrics(
+        &self,
+        environment: &str,
+        since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Metrics, Error> {
         let entries = self.audit(None)?;
         let first = entries
             .first()

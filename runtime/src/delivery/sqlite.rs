@@ -9,8 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use super::audit::{Entry, NewEntry, GENESIS};
 use super::identity::{Grant, Identity};
 use super::store::{
-    Activation, ActivationState, Approval, AuditOf, DeliveryStore, NewActivation, NewPromotion, Promotion,
-    PromotionStatus, StoreError, TestRecord, User, Version,
+    Activation, ActivationState, Approval, AuditOf, DeliveryStore, NewActivation, NewPromotion,
+    Promotion, PromotionStatus, StoreError, TestRecord, User, Version,
 };
 use crate::artifact::Artifact;
 
@@ -125,8 +125,10 @@ impl SqliteDeliveryStore {
 
     fn init(db: Connection) -> Result<SqliteDeliveryStore, StoreError> {
         db.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
-        db.query_row("PRAGMA journal_mode = WAL", [], |row| row.get::<_, String>(0))
-            .map_err(sql)?;
+        db.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        })
+        .map_err(sql)?;
         db.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
             .map_err(sql)?;
         // The run state keeps its own `user_version` in a shared file: the delivery
@@ -145,11 +147,9 @@ impl SqliteDeliveryStore {
                 db.execute("INSERT INTO delivery_schema VALUES (?1)", [SCHEMA_VERSION])
                     .map_err(sql)?;
             }
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(StoreError(format!(
-                    "the delivery state has schema version {v}; this weft knows up to {SCHEMA_VERSION}"
-                )))
-            }
+            Some(v) if v > SCHEMA_VERSION => return Err(StoreError(format!(
+                "the delivery state has schema version {v}; this weft knows up to {SCHEMA_VERSION}"
+            ))),
             Some(_) => {}
         }
         Ok(SqliteDeliveryStore { db })
@@ -210,7 +210,8 @@ fn append_in(tx: &Transaction<'_>, audit: &[NewEntry]) -> Result<(), StoreError>
     Ok(())
 }
 
-const ACTIVATION: &str = "SELECT a.id, a.flow, a.environment, a.digest, a.activated_at, a.activated_by,
+const ACTIVATION: &str =
+    "SELECT a.id, a.flow, a.environment, a.digest, a.activated_at, a.activated_by,
     a.state, a.known_good, a.cause, f.project, f.version, f.commit_time
     FROM activations a JOIN artifacts f ON f.digest = a.digest";
 
@@ -302,7 +303,12 @@ impl SqliteDeliveryStore {
             .prepare_cached("SELECT user, at FROM approvals WHERE promotion = ?1 ORDER BY at, user")
             .map_err(sql)?;
         let rows = statement
-            .query_map([id], |r| Ok(Approval { user: r.get(0)?, at: r.get(1)? }))
+            .query_map([id], |r| {
+                Ok(Approval {
+                    user: r.get(0)?,
+                    at: r.get(1)?,
+                })
+            })
             .map_err(sql)?;
         rows.collect::<Result<_, _>>().map_err(sql)
     }
@@ -315,7 +321,9 @@ impl SqliteDeliveryStore {
     ) -> Result<Activation, StoreError> {
         let old = tx
             .query_row(
-                &format!("{ACTIVATION} WHERE a.flow = ?1 AND a.environment = ?2 AND a.state = 'active'"),
+                &format!(
+                    "{ACTIVATION} WHERE a.flow = ?1 AND a.environment = ?2 AND a.state = 'active'"
+                ),
                 [&new.flow, &new.environment],
                 activation,
             )
@@ -352,7 +360,12 @@ impl SqliteDeliveryStore {
 }
 
 impl DeliveryStore for SqliteDeliveryStore {
-    fn register(&mut self, artifact: &Artifact, by: &str, audit: &[NewEntry]) -> Result<bool, StoreError> {
+    fn register(
+        &mut self,
+        artifact: &Artifact,
+        by: &str,
+        audit: &[NewEntry],
+    ) -> Result<bool, StoreError> {
         let known = self
             .db
             .prepare_cached("SELECT 1 FROM artifacts WHERE digest = ?1")
@@ -385,11 +398,17 @@ impl DeliveryStore for SqliteDeliveryStore {
     fn artifact(&self, digest: &str) -> Result<Option<Artifact>, StoreError> {
         let text: Option<String> = self
             .db
-            .query_row("SELECT artifact FROM artifacts WHERE digest = ?1", [digest], |r| r.get(0))
+            .query_row(
+                "SELECT artifact FROM artifacts WHERE digest = ?1",
+                [digest],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(sql)?;
-        text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError(format!("artifact {digest}: {e}"))))
-            .transpose()
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| StoreError(format!("artifact {digest}: {e}")))
+        })
+        .transpose()
     }
 
     fn version(&self, digest: &str) -> Result<Option<Version>, StoreError> {
@@ -456,19 +475,31 @@ impl DeliveryStore for SqliteDeliveryStore {
         rows.collect::<Result<_, _>>().map_err(sql)
     }
 
-    fn activate(&mut self, new: &NewActivation, audit: &AuditOf<'_>) -> Result<Activation, StoreError> {
+    fn activate(
+        &mut self,
+        new: &NewActivation,
+        audit: &AuditOf<'_>,
+    ) -> Result<Activation, StoreError> {
         self.write(&[], |tx| {
             SqliteDeliveryStore::insert_activation(tx, new, ActivationState::Superseded, audit)
         })
     }
 
-    fn roll_back(&mut self, new: &NewActivation, audit: &AuditOf<'_>) -> Result<Activation, StoreError> {
+    fn roll_back(
+        &mut self,
+        new: &NewActivation,
+        audit: &AuditOf<'_>,
+    ) -> Result<Activation, StoreError> {
         self.write(&[], |tx| {
             SqliteDeliveryStore::insert_activation(tx, new, ActivationState::RolledBack, audit)
         })
     }
 
-    fn create_promotion(&mut self, new: &NewPromotion, audit: &[NewEntry]) -> Result<i64, StoreError> {
+    fn create_promotion(
+        &mut self,
+        new: &NewPromotion,
+        audit: &[NewEntry],
+    ) -> Result<i64, StoreError> {
         self.write(audit, |tx| {
             tx.execute(
                 "INSERT INTO promotions (flow, from_env, to_env, digest, requested_by, requested_at, status, diff, gates, reason)
@@ -524,7 +555,13 @@ impl DeliveryStore for SqliteDeliveryStore {
         Ok(list)
     }
 
-    fn approve(&mut self, id: i64, user: &str, gates: &serde_json::Value, audit: &[NewEntry]) -> Result<(), StoreError> {
+    fn approve(
+        &mut self,
+        id: i64,
+        user: &str,
+        gates: &serde_json::Value,
+        audit: &[NewEntry],
+    ) -> Result<(), StoreError> {
         self.write(audit, |tx| {
             tx.execute(
                 "INSERT OR IGNORE INTO approvals (promotion, user, at) VALUES (?1, ?2, ?3)",
@@ -557,7 +594,12 @@ impl DeliveryStore for SqliteDeliveryStore {
         })
     }
 
-    fn put_user(&mut self, user: &str, grants: &[Grant], audit: &[NewEntry]) -> Result<(), StoreError> {
+    fn put_user(
+        &mut self,
+        user: &str,
+        grants: &[Grant],
+        audit: &[NewEntry],
+    ) -> Result<(), StoreError> {
         let grants = serde_json::to_string(grants).map_err(|e| StoreError(e.to_string()))?;
         self.write(audit, |tx| {
             tx.execute(
@@ -595,7 +637,12 @@ impl DeliveryStore for SqliteDeliveryStore {
             .map_err(sql)
     }
 
-    fn add_token(&mut self, user: &str, token_hash: &str, audit: &[NewEntry]) -> Result<(), StoreError> {
+    fn add_token(
+        &mut self,
+        user: &str,
+        token_hash: &str,
+        audit: &[NewEntry],
+    ) -> Result<(), StoreError> {
         self.write(audit, |tx| {
             tx.execute(
                 "INSERT INTO tokens (hash, user, created_at) VALUES (?1, ?2, ?3)",

@@ -63,9 +63,13 @@ impl ActivationState {
 
     /// Parses a stored name.
     pub fn parse(text: &str) -> Option<ActivationState> {
-        [ActivationState::Active, ActivationState::Superseded, ActivationState::RolledBack]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+        [
+            ActivationState::Active,
+            ActivationState::Superseded,
+            ActivationState::RolledBack,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
     }
 }
 
@@ -243,7 +247,12 @@ pub type AuditOf<'a> = dyn Fn(Option<&Activation>, &Activation) -> Vec<NewEntry>
 pub trait DeliveryStore: Send {
     /// Registers an artifact (already verified) unless its digest is known; returns
     /// whether it was new. The entries are appended only when it was.
-    fn register(&mut self, artifact: &Artifact, by: &str, audit: &[NewEntry]) -> Result<bool, StoreError>;
+    fn register(
+        &mut self,
+        artifact: &Artifact,
+        by: &str,
+        audit: &[NewEntry],
+    ) -> Result<bool, StoreError>;
     /// A registered artifact.
     fn artifact(&self, digest: &str) -> Result<Option<Artifact>, StoreError>;
     /// A registered version by digest.
@@ -259,19 +268,37 @@ pub trait DeliveryStore: Send {
     fn history(&self, flow: &str, environment: &str) -> Result<Vec<Activation>, StoreError>;
     /// Activates a version: the active one becomes superseded and known-good. `audit`
     /// describes the change given the new activation (its id included).
-    fn activate(&mut self, new: &NewActivation, audit: &AuditOf<'_>) -> Result<Activation, StoreError>;
+    fn activate(
+        &mut self,
+        new: &NewActivation,
+        audit: &AuditOf<'_>,
+    ) -> Result<Activation, StoreError>;
     /// Rolls back: the active one becomes rolled back (never known-good), the given
     /// digest becomes active. `audit` gets the rolled-back and the new activation.
-    fn roll_back(&mut self, new: &NewActivation, audit: &AuditOf<'_>) -> Result<Activation, StoreError>;
+    fn roll_back(
+        &mut self,
+        new: &NewActivation,
+        audit: &AuditOf<'_>,
+    ) -> Result<Activation, StoreError>;
 
     /// Stores a promotion request; returns its id.
-    fn create_promotion(&mut self, new: &NewPromotion, audit: &[NewEntry]) -> Result<i64, StoreError>;
+    fn create_promotion(
+        &mut self,
+        new: &NewPromotion,
+        audit: &[NewEntry],
+    ) -> Result<i64, StoreError>;
     /// A promotion request with its approvals.
     fn promotion(&self, id: i64) -> Result<Option<Promotion>, StoreError>;
     /// Promotion requests, newest first, optionally of one status.
     fn promotions(&self, status: Option<PromotionStatus>) -> Result<Vec<Promotion>, StoreError>;
     /// Records an approval and the new gate evaluation.
-    fn approve(&mut self, id: i64, user: &str, gates: &serde_json::Value, audit: &[NewEntry]) -> Result<(), StoreError>;
+    fn approve(
+        &mut self,
+        id: i64,
+        user: &str,
+        gates: &serde_json::Value,
+        audit: &[NewEntry],
+    ) -> Result<(), StoreError>;
     /// Closes a request as rejected or refused.
     fn close_promotion(
         &mut self,
@@ -282,13 +309,23 @@ pub trait DeliveryStore: Send {
     ) -> Result<(), StoreError>;
 
     /// Adds a user (or replaces their grants).
-    fn put_user(&mut self, user: &str, grants: &[Grant], audit: &[NewEntry]) -> Result<(), StoreError>;
+    fn put_user(
+        &mut self,
+        user: &str,
+        grants: &[Grant],
+        audit: &[NewEntry],
+    ) -> Result<(), StoreError>;
     /// A user.
     fn user(&self, name: &str) -> Result<Option<User>, StoreError>;
     /// Number of users.
     fn user_count(&self) -> Result<u64, StoreError>;
     /// Stores the hash of a new token of `user`.
-    fn add_token(&mut self, user: &str, token_hash: &str, audit: &[NewEntry]) -> Result<(), StoreError>;
+    fn add_token(
+        &mut self,
+        user: &str,
+        token_hash: &str,
+        audit: &[NewEntry],
+    ) -> Result<(), StoreError>;
     /// The identity whose token has this hash.
     fn identity(&self, token_hash: &str) -> Result<Option<Identity>, StoreError>;
 

@@ -64,11 +64,39 @@ impl DeliveredCatalog {
         changed
     }
 
+    /// Binds the active flows of `environments` again and logs each version that
+    /// changed (`flow.activated`, `flow.deactivated`).
     fn rebuild(&self, environments: BTreeSet<String>) {
         for environment in environments {
             let flows = self.bind_active(&environment);
-            lock(&self.active).insert(environment, flows);
+            let before = lock(&self.active).insert(environment.clone(), flows.clone());
+            let digests = |list: &[ActiveFlow]| -> BTreeMap<String, String> {
+                list.iter()
+                    .map(|f| (f.flow.clone(), f.digest.clone()))
+                    .collect()
+            };
+            let (old, new) = (digests(&before.unwrap_or_default()), digests(&flows));
+            for (flow, digest) in &new {
+                if old.get(flow) != Some(digest) {
+                    self.log("flow.activated", &environment, flow, digest);
+                }
+            }
+            for (flow, digest) in old.iter().filter(|(f, _)| !new.contains_key(*f)) {
+                self.log("flow.deactivated", &environment, flow, digest);
+            }
         }
+    }
+
+    fn log(&self, event: &str, environment: &str, flow: &str, digest: &str) {
+        self.logger.event(
+            &Redactor::default(),
+            event,
+            &[
+                ("env", environment.to_owned()),
+                ("flow", flow.to_owned()),
+                ("digest", digest.to_owned()),
+            ],
+        );
     }
 
     /// Every flow active in `environment`, bound; one that cannot be bound is logged

@@ -55,7 +55,9 @@ impl Hosting {
         environment: &str,
     ) -> Result<Vec<ActiveFlow>, String> {
         let Some(secrets) = self.secrets.get(environment) else {
-            return Err(format!("this host does not serve environment `{environment}`"));
+            return Err(format!(
+                "this host does not serve environment `{environment}`"
+            ));
         };
         let bound = connectors::bind(program, flows, environment, &self.bindings, secrets)
             .map_err(|e| explain(program, &e))?;

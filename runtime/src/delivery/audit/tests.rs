@@ -5,12 +5,19 @@ use super::*;
 fn chain(n: i64) -> Vec<Entry> {
     let mut entries: Vec<Entry> = Vec::new();
     for seq in 1..=n {
-        let prev = entries.last().map_or(GENESIS.to_string(), |e| e.hash.clone());
+        let prev = entries
+            .last()
+            .map_or(GENESIS.to_string(), |e| e.hash.clone());
         let new = NewEntry::new(if seq % 2 == 0 { "bob" } else { "alice" }, "approved")
             .at(Some("account_sync"), Some("prod"))
             .of("1.4.0", "sha256:abc")
             .details(serde_json::json!({"n": seq, "reason": "ok, \"quoted\""}));
-        entries.push(Entry::seal(seq, format!("2026-01-0{seq}T10:00:00.000Z"), &new, &prev));
+        entries.push(Entry::seal(
+            seq,
+            format!("2026-01-0{seq}T10:00:00.000Z"),
+            &new,
+            &prev,
+        ));
     }
     entries
 }
@@ -43,7 +50,9 @@ fn an_edit_with_a_recomputed_hash_breaks_the_next_link() {
     let mut entries = chain(5);
     entries[2].actor = "mallory".into();
     entries[2].hash = entries[2].compute_hash();
-    let finding = verify(&entries, None).problem.unwrap_or_else(|| panic!("not detected"));
+    let finding = verify(&entries, None)
+        .problem
+        .unwrap_or_else(|| panic!("not detected"));
     assert_eq!((finding.seq, finding.problem), (4, Problem::Edited));
 }
 
@@ -51,9 +60,15 @@ fn an_edit_with_a_recomputed_hash_breaks_the_next_link() {
 fn a_deleted_entry_is_named() {
     let mut entries = chain(5);
     entries.remove(1);
-    let finding = verify(&entries, None).problem.unwrap_or_else(|| panic!("not detected"));
+    let finding = verify(&entries, None)
+        .problem
+        .unwrap_or_else(|| panic!("not detected"));
     assert_eq!((finding.seq, finding.problem), (3, Problem::Deleted));
-    assert!(finding.message.contains("entries 2 to 2"), "{}", finding.message);
+    assert!(
+        finding.message.contains("entries 2 to 2"),
+        "{}",
+        finding.message
+    );
 }
 
 #[test]
@@ -70,7 +85,9 @@ fn a_deleted_last_entry_is_caught_by_the_head() {
 fn reordered_entries_are_named() {
     let mut entries = chain(5);
     entries.swap(1, 2);
-    let finding = verify(&entries, None).problem.unwrap_or_else(|| panic!("not detected"));
+    let finding = verify(&entries, None)
+        .problem
+        .unwrap_or_else(|| panic!("not detected"));
     assert_eq!((finding.seq, finding.problem), (3, Problem::Reordered));
 }
 

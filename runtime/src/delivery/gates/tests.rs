@@ -41,12 +41,19 @@ fn window_forms() {
     assert!(w.contains(at("2026-01-10T23:00:00Z")), "Saturday night");
     assert!(w.contains(at("2026-01-11T01:59:00Z")), "early Sunday");
     assert!(!w.contains(at("2026-01-11T02:00:00Z")));
-    assert!(!w.contains(at("2026-01-10T01:00:00Z")), "early Saturday is Friday's night");
+    assert!(
+        !w.contains(at("2026-01-10T01:00:00Z")),
+        "early Saturday is Friday's night"
+    );
     // Until midnight, and every day.
     let w = window("Sun 20:00-24:00");
     assert!(w.contains(at("2026-01-11T23:59:59Z")));
     assert!(!w.contains(at("2026-01-12T00:00:00Z")));
-    assert!(window("00:00-24:00").contains(Utc.with_ymd_and_hms(2026, 2, 28, 3, 0, 0).single().unwrap_or_default()));
+    assert!(window("00:00-24:00").contains(
+        Utc.with_ymd_and_hms(2026, 2, 28, 3, 0, 0)
+            .single()
+            .unwrap_or_default()
+    ));
 }
 
 #[test]
@@ -67,7 +74,10 @@ fn malformed_windows_say_why() {
 
 fn groups() -> Groups {
     let mut project = BTreeMap::new();
-    project.insert("leads".to_string(), vec!["alice".to_string(), "bob".to_string(), "dave".to_string()]);
+    project.insert(
+        "leads".to_string(),
+        vec!["alice".to_string(), "bob".to_string(), "dave".to_string()],
+    );
     project.insert("managers".to_string(), vec!["carol".to_string()]);
     BTreeMap::from([("shop".to_string(), project)])
 }
@@ -75,10 +85,18 @@ fn groups() -> Groups {
 fn prod_gates() -> Vec<Gate> {
     vec![
         Gate::Tests,
-        Gate::Approvals { count: 2, group: "leads".into() },
-        Gate::Approvals { count: 1, group: "managers".into() },
+        Gate::Approvals {
+            count: 2,
+            group: "leads".into(),
+        },
+        Gate::Approvals {
+            count: 1,
+            group: "managers".into(),
+        },
         Gate::NoSelfApproval,
-        Gate::Window { spec: "Mon-Fri 09:00-17:00".into() },
+        Gate::Window {
+            spec: "Mon-Fri 09:00-17:00".into(),
+        },
     ]
 }
 
@@ -102,10 +120,22 @@ fn judge(approvals: &[&str], tests: bool, now: &str) -> Evaluation {
 fn verdicts() {
     let monday_noon = "2026-01-05T12:00:00Z";
     assert_eq!(judge(&[], false, monday_noon).verdict, Verdict::Refuse);
-    assert_eq!(judge(&["bob", "dave", "carol"], false, monday_noon).verdict, Verdict::Refuse);
-    assert_eq!(judge(&["bob"], true, monday_noon).verdict, Verdict::AwaitApproval);
-    assert_eq!(judge(&["bob", "dave", "carol"], true, monday_noon).verdict, Verdict::Pass);
-    assert_eq!(judge(&["bob", "dave", "carol"], true, "2026-01-10T12:00:00Z").verdict, Verdict::OutsideWindow);
+    assert_eq!(
+        judge(&["bob", "dave", "carol"], false, monday_noon).verdict,
+        Verdict::Refuse
+    );
+    assert_eq!(
+        judge(&["bob"], true, monday_noon).verdict,
+        Verdict::AwaitApproval
+    );
+    assert_eq!(
+        judge(&["bob", "dave", "carol"], true, monday_noon).verdict,
+        Verdict::Pass
+    );
+    assert_eq!(
+        judge(&["bob", "dave", "carol"], true, "2026-01-10T12:00:00Z").verdict,
+        Verdict::OutsideWindow
+    );
     // Strangers and the requester do not count.
     let e = judge(&["alice", "bob", "mallory", "carol"], true, monday_noon);
     assert_eq!(e.verdict, Verdict::AwaitApproval);

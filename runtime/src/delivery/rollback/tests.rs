@@ -45,10 +45,20 @@ fn breach_needs_min_runs_and_a_rate_above_the_threshold() {
     assert!(!d.breach);
     assert_eq!((d.runs, d.failed), (3, 2));
     // 4 runs, 1 failed: exactly 25% is not above 25%.
-    let runs = vec![run(1, "d", 21, S), run(2, "d", 22, S), run(3, "d", 23, S), run(4, "d", 24, F)];
+    let runs = vec![
+        run(1, "d", 21, S),
+        run(2, "d", 22, S),
+        run(3, "d", 23, S),
+        run(4, "d", 24, F),
+    ];
     assert!(!decide(&policy(), &runs, "d", since, now).breach);
     // 4 runs, 2 failed: 50%.
-    let runs = vec![run(1, "d", 21, S), run(2, "d", 22, F), run(3, "d", 23, S), run(4, "d", 24, F)];
+    let runs = vec![
+        run(1, "d", 21, S),
+        run(2, "d", 22, F),
+        run(3, "d", 23, S),
+        run(4, "d", 24, F),
+    ];
     let d = decide(&policy(), &runs, "d", since, now);
     assert!(d.breach);
     assert_eq!(d.error_rate_percent, 50.0);
@@ -60,9 +70,9 @@ fn only_the_window_the_digest_and_finished_runs_count() {
     let since = at("2026-01-05T09:00:00Z");
     let now = at("2026-01-05T10:30:00Z");
     let runs = vec![
-        run(1, "d", 5, F),       // before the window (10:20)
-        run(2, "other", 21, F),  // another version
-        run(3, "d", 22, R),      // still running
+        run(1, "d", 5, F),      // before the window (10:20)
+        run(2, "other", 21, F), // another version
+        run(3, "d", 22, R),     // still running
         run(4, "d", 23, S),
         run(5, "d", 24, S),
         run(6, "d", 25, F),
@@ -111,7 +121,11 @@ fn the_target_is_the_previous_known_good_never_a_rolled_back_version() {
         activation(2, "b", Superseded, true),
         activation(1, "a", Superseded, true),
     ];
-    assert_eq!(target(&history).map(|a| a.version.digest.as_str()), None, "a is active; b was rolled back");
+    assert_eq!(
+        target(&history).map(|a| a.version.digest.as_str()),
+        None,
+        "a is active; b was rolled back"
+    );
     // b promoted again afterwards and superseded normally: known good again.
     let history = vec![
         activation(6, "c", Active, false),
@@ -122,4 +136,19 @@ fn the_target_is_the_previous_known_good_never_a_rolled_back_version() {
     assert_eq!(target(&history).map(|a| a.id), Some(5));
     // Nothing to return to.
     assert!(target(&[activation(1, "a", Active, false)]).is_none());
+}
+
+/// A run that succeeded but dead-lettered records is an error too, as the language
+/// reference defines the error rate; one that only skipped or dropped records is not.
+#[test]
+fn a_run_with_dead_letters_counts_as_an_error() {
+    let since = at("2026-01-05T09:00:00Z");
+    let now = at("2026-01-05T10:30:00Z");
+    let mut lettered = run(2, "d", 22, S);
+    lettered.counts.dead_lettered = 1;
+    let mut skipped = run(3, "d", 23, S);
+    skipped.counts.skipped = 5;
+    let runs = vec![run(1, "d", 21, S), lettered, skipped, run(4, "d", 24, F)];
+    let d = decide(&policy(), &runs, "d", since, now);
+    assert_eq!((d.runs, d.failed, d.breach), (4, 2, true));
 }

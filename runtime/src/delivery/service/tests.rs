@@ -24,7 +24,13 @@ fn artifact(version: &str, doc: &str) -> Artifact {
             chain: vec!["dev".into(), "prod".into()],
             gates: BTreeMap::from([(
                 "prod".to_string(),
-                vec![Gate::Approvals { count: 1, group: "leads".into() }, Gate::NoSelfApproval],
+                vec![
+                    Gate::Approvals {
+                        count: 1,
+                        group: "leads".into(),
+                    },
+                    Gate::NoSelfApproval,
+                ],
             )]),
         }),
         rollbacks: vec![Rollback {
@@ -40,7 +46,10 @@ fn artifact(version: &str, doc: &str) -> Artifact {
     };
     Artifact {
         format: 1,
-        project: ProjectInfo { name: "shop".into(), version: version.into() },
+        project: ProjectInfo {
+            name: "shop".into(),
+            version: version.into(),
+        },
         digest: program_digest(&program),
         source_digest: String::new(),
         build: BuildInfo::default(),
@@ -53,16 +62,28 @@ fn artifact(version: &str, doc: &str) -> Artifact {
 fn user(name: &str, grants: &[&str]) -> Identity {
     Identity {
         name: name.into(),
-        grants: grants.iter().map(|g| Grant::parse(g).unwrap_or_else(|e| panic!("{e}"))).collect(),
+        grants: grants
+            .iter()
+            .map(|g| Grant::parse(g).unwrap_or_else(|e| panic!("{e}")))
+            .collect(),
     }
 }
 
 fn service(store: SqliteDeliveryStore) -> Delivery {
     let groups = BTreeMap::from([(
         "shop".to_string(),
-        BTreeMap::from([("leads".to_string(), vec!["alice".to_string(), "bob".to_string()])]),
+        BTreeMap::from([(
+            "leads".to_string(),
+            vec!["alice".to_string(), "bob".to_string()],
+        )]),
     )]);
-    Delivery::new(Box::new(store), Options { groups, ..Options::default() })
+    Delivery::new(
+        Box::new(store),
+        Options {
+            groups,
+            ..Options::default()
+        },
+    )
 }
 
 fn memory() -> Delivery {
@@ -74,7 +95,10 @@ fn ok<T>(result: Result<T, Error>) -> T {
 }
 
 fn promote(d: &Delivery, a: &Artifact) -> Promotion {
-    let (alice, bob) = (user("alice", &["deployer", "approver:prod"]), user("bob", &["approver:prod"]));
+    let (alice, bob) = (
+        user("alice", &["deployer", "approver:prod"]),
+        user("bob", &["approver:prod"]),
+    );
     ok(d.deploy(&alice, a.clone(), "dev", None));
     let pending = ok(d.promote(&alice, "sync", "prod"));
     assert_eq!(pending.status, PromotionStatus::Pending);
@@ -99,22 +123,48 @@ fn failed_run(id: i64, digest: &str) -> RunRecord {
 #[test]
 fn the_requester_cannot_approve_and_a_group_member_activates() {
     let d = memory();
-    let (alice, bob) = (user("alice", &["deployer", "approver:prod"]), user("bob", &["approver:prod"]));
+    let (alice, bob) = (
+        user("alice", &["deployer", "approver:prod"]),
+        user("bob", &["approver:prod"]),
+    );
     let v1 = artifact("1.0.0", "one");
     ok(d.deploy(&alice, v1.clone(), "dev", None));
     let pending = ok(d.promote(&alice, "sync", "prod"));
-    assert_eq!(d.approve(&alice, pending.id).err().map(|e| matches!(e, Error::Forbidden(_))), Some(true));
-    assert!(matches!(d.approve(&user("carol", &["deployer"]), pending.id), Err(Error::Forbidden(_))));
+    assert_eq!(
+        d.approve(&alice, pending.id)
+            .err()
+            .map(|e| matches!(e, Error::Forbidden(_))),
+        Some(true)
+    );
+    assert!(matches!(
+        d.approve(&user("carol", &["deployer"]), pending.id),
+        Err(Error::Forbidden(_))
+    ));
     let done = ok(d.approve(&bob, pending.id));
     assert_eq!(done.status, PromotionStatus::Activated);
-    assert_eq!(ok(d.active("prod", "sync")).map(|a| a.version.digest), Some(v1.digest));
-    let refused = ok(d.audit(None)).iter().filter(|e| e.action == "refused").count();
-    assert_eq!(refused, 0, "the service leaves auditing refusals to the API layer");
+    assert_eq!(
+        ok(d.active("prod", "sync")).map(|a| a.version.digest),
+        Some(v1.digest)
+    );
+    let refused = ok(d.audit(None))
+        .iter()
+        .filter(|e| e.action == "refused")
+        .count();
+    assert_eq!(
+        refused, 0,
+        "the service leaves auditing refusals to the API layer"
+    );
     // Deploying straight into prod is refused; so is a tampered artifact.
-    assert!(matches!(d.deploy(&alice, artifact("1.0.0", "x"), "prod", None), Err(Error::Conflict(_))));
+    assert!(matches!(
+        d.deploy(&alice, artifact("1.0.0", "x"), "prod", None),
+        Err(Error::Conflict(_))
+    ));
     let mut tampered = artifact("1.0.0", "y");
     tampered.program.rollbacks.clear();
-    assert!(matches!(d.deploy(&alice, tampered, "dev", None), Err(Error::Invalid(_))));
+    assert!(matches!(
+        d.deploy(&alice, tampered, "dev", None),
+        Err(Error::Invalid(_))
+    ));
 }
 
 #[test]
@@ -125,19 +175,35 @@ fn a_breach_rolls_back_and_the_bad_version_needs_a_new_promotion() {
     promote(&d, &v1);
     promote(&d, &v2);
     std::thread::sleep(std::time::Duration::from_millis(3));
-    assert!(ok(d.observe_run(&failed_run(1, &v2.digest))).is_none(), "below min runs");
-    let rolled = ok(d.observe_run(&failed_run(2, &v2.digest))).unwrap_or_else(|| panic!("no rollback"));
-    assert_eq!(rolled.activation.map(|a| a.version.version), Some("1.0.0".to_string()));
+    assert!(
+        ok(d.observe_run(&failed_run(1, &v2.digest))).is_none(),
+        "below min runs"
+    );
+    let rolled =
+        ok(d.observe_run(&failed_run(2, &v2.digest))).unwrap_or_else(|| panic!("no rollback"));
+    assert_eq!(
+        rolled.activation.map(|a| a.version.version),
+        Some("1.0.0".to_string())
+    );
     assert_eq!(rolled.alert["channels"], serde_json::json!(["oncall"]));
     let history = ok(d.store().history("sync", "prod").map_err(Error::from));
     assert_eq!(history[1].state, ActivationState::RolledBack);
     // Never back to 1.1.0 without a promotion.
     let alice = user("alice", &["deployer"]);
-    assert!(matches!(d.rollback(&alice, "sync", "prod", Some("1.1.0"), "try"), Err(Error::Conflict(_))));
-    assert!(matches!(d.rollback(&alice, "sync", "prod", None, "try"), Err(Error::Conflict(_))));
+    assert!(matches!(
+        d.rollback(&alice, "sync", "prod", Some("1.1.0"), "try"),
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        d.rollback(&alice, "sync", "prod", None, "try"),
+        Err(Error::Conflict(_))
+    ));
     std::thread::sleep(std::time::Duration::from_millis(3));
     promote(&d, &v2);
-    assert_eq!(ok(d.active("prod", "sync")).map(|a| a.version.version), Some("1.1.0".to_string()));
+    assert_eq!(
+        ok(d.active("prod", "sync")).map(|a| a.version.version),
+        Some("1.1.0".to_string())
+    );
     // Old failures do not count against the new activation.
     assert!(ok(d.observe_run(&failed_run(3, &v2.digest))).is_none());
     // Manual rollback to 1.0.0 by version.
@@ -145,12 +211,23 @@ fn a_breach_rolls_back_and_the_bad_version_needs_a_new_promotion() {
     assert_eq!(back.version.version, "1.0.0");
     let mut seen = Vec::new();
     while let Ok(change) = changes.try_recv() {
-        seen.push(format!("{} {} {}", change.environment, change.version, change.cause));
+        seen.push(format!(
+            "{} {} {}",
+            change.environment, change.version, change.cause
+        ));
     }
     assert_eq!(
         seen,
-        ["dev 1.0.0 deploy", "prod 1.0.0 promotion", "dev 1.1.0 deploy", "prod 1.1.0 promotion", "prod 1.0.0 rollback",
-         "dev 1.1.0 deploy", "prod 1.1.0 promotion", "prod 1.0.0 rollback"]
+        [
+            "dev 1.0.0 deploy",
+            "prod 1.0.0 promotion",
+            "dev 1.1.0 deploy",
+            "prod 1.1.0 promotion",
+            "prod 1.0.0 rollback",
+            "dev 1.1.0 deploy",
+            "prod 1.1.0 promotion",
+            "prod 1.0.0 rollback"
+        ]
     );
     let verification = ok(d.verify());
     assert_eq!(verification.problem, None);
@@ -166,22 +243,39 @@ fn only_token_hashes_are_stored() {
     assert_eq!(ok(d.bootstrap_admin("root")), None, "only once");
     let admin = ok(d.authenticate(Some(&token)));
     assert!(admin.is_admin());
-    ok(d.put_user(&admin, "alice", &[Grant::parse("deployer").unwrap_or_else(|e| panic!("{e}"))]));
+    ok(d.put_user(
+        &admin,
+        "alice",
+        &[Grant::parse("deployer").unwrap_or_else(|e| panic!("{e}"))],
+    ));
     let alice_token = ok(d.issue_token(&admin, "alice"));
     assert_eq!(ok(d.authenticate(Some(&alice_token))).name, "alice");
-    assert!(matches!(d.authenticate(Some("weft_nope")), Err(Error::Unauthenticated(_))));
-    assert!(matches!(d.authenticate(None), Err(Error::Unauthenticated(_))));
-    assert!(matches!(d.issue_token(&ok(d.authenticate(Some(&alice_token))), "alice"), Err(Error::Forbidden(_))));
+    assert!(matches!(
+        d.authenticate(Some("weft_nope")),
+        Err(Error::Unauthenticated(_))
+    ));
+    assert!(matches!(
+        d.authenticate(None),
+        Err(Error::Unauthenticated(_))
+    ));
+    assert!(matches!(
+        d.issue_token(&ok(d.authenticate(Some(&alice_token))), "alice"),
+        Err(Error::Forbidden(_))
+    ));
     let bytes = std::fs::read(&path).unwrap_or_default();
     let wal = std::fs::read(path.with_extension("db-wal")).unwrap_or_default();
     for secret in [&token, &alice_token] {
         let hex = &secret[5..];
         for file in [&bytes, &wal] {
-            assert!(!file.windows(hex.len()).any(|w| w == hex.as_bytes()), "a token is stored in clear");
+            assert!(
+                !file.windows(hex.len()).any(|w| w == hex.as_bytes()),
+                "a token is stored in clear"
+            );
         }
         let hash = token_hash(secret);
         assert!(
-            bytes.windows(64).any(|w| w == hash.as_bytes()) || wal.windows(64).any(|w| w == hash.as_bytes()),
+            bytes.windows(64).any(|w| w == hash.as_bytes())
+                || wal.windows(64).any(|w| w == hash.as_bytes()),
             "its hash is stored"
         );
     }
@@ -191,7 +285,11 @@ fn only_token_hashes_are_stored() {
 #[test]
 fn a_closed_window_holds_an_approved_request_until_it_opens() {
     let now = Arc::new(Mutex::new(Utc::now()));
-    let at = |text: &str| DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).unwrap_or_else(|e| panic!("{e}"));
+    let at = |text: &str| {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
     let clock = Arc::clone(&now);
     let groups = BTreeMap::from([(
         "shop".to_string(),
@@ -203,7 +301,9 @@ fn a_closed_window_holds_an_approved_request_until_it_opens() {
             Box::new(SqliteDeliveryStore::in_memory().unwrap_or_else(|e| panic!("{e}"))),
             Options {
                 groups: groups.clone(),
-                clock: Some(Arc::new(move || *clock.lock().unwrap_or_else(|p| p.into_inner()))),
+                clock: Some(Arc::new(move || {
+                    *clock.lock().unwrap_or_else(|p| p.into_inner())
+                })),
                 ..Options::default()
             },
         )
@@ -211,42 +311,77 @@ fn a_closed_window_holds_an_approved_request_until_it_opens() {
     let d = make();
     let mut a = artifact("1.0.0", "windowed");
     if let Some(p) = a.program.promotion.as_mut() {
-        p.gates.insert("prod".into(), vec![
-            Gate::Approvals { count: 1, group: "leads".into() },
-            Gate::Window { spec: "Mon-Fri 09:00-17:00".into() },
-        ]);
+        p.gates.insert(
+            "prod".into(),
+            vec![
+                Gate::Approvals {
+                    count: 1,
+                    group: "leads".into(),
+                },
+                Gate::Window {
+                    spec: "Mon-Fri 09:00-17:00".into(),
+                },
+            ],
+        );
     }
     a.digest = program_digest(&a.program);
-    let (alice, bob) = (user("alice", &["deployer"]), user("bob", &["approver:prod"]));
+    let (alice, bob) = (
+        user("alice", &["deployer"]),
+        user("bob", &["approver:prod"]),
+    );
     ok(d.deploy(&alice, a, "dev", None));
     let set = |t: &str| *now.lock().unwrap_or_else(|p| p.into_inner()) = at(t);
     set("2026-01-10T12:00:00Z"); // a Saturday
     let pending = ok(d.promote(&alice, "sync", "prod"));
     assert_eq!(pending.status, PromotionStatus::Pending);
-    assert_eq!(ok(d.approve(&bob, pending.id)).status, PromotionStatus::Pending);
-    let again = d.approve(&bob, pending.id).err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(again.contains("it waits for window \"Mon-Fri 09:00-17:00\": Sat 12:00 is outside"), "{again}");
+    assert_eq!(
+        ok(d.approve(&bob, pending.id)).status,
+        PromotionStatus::Pending
+    );
+    let again = d
+        .approve(&bob, pending.id)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        again.contains("it waits for window \"Mon-Fri 09:00-17:00\": Sat 12:00 is outside"),
+        "{again}"
+    );
     set("2026-01-12T09:00:00Z"); // Monday, the window opens
-    assert_eq!(ok(d.approve(&bob, pending.id)).status, PromotionStatus::Activated);
+    assert_eq!(
+        ok(d.approve(&bob, pending.id)).status,
+        PromotionStatus::Activated
+    );
     // Without approvals to wait for, a closed window refuses (a fresh server: in this
     // one the gates of the version running in prod would still ask for approval).
     let d = make();
     set("2026-01-12T17:00:00Z");
     let mut b = artifact("1.1.0", "no approvals");
     if let Some(p) = b.program.promotion.as_mut() {
-        p.gates.insert("prod".into(), vec![Gate::Window { spec: "Mon-Fri 09:00-17:00".into() }]);
+        p.gates.insert(
+            "prod".into(),
+            vec![Gate::Window {
+                spec: "Mon-Fri 09:00-17:00".into(),
+            }],
+        );
     }
     b.digest = program_digest(&b.program);
     ok(d.deploy(&alice, b, "dev", None));
     let refused = ok(d.promote(&alice, "sync", "prod"));
     assert_eq!(refused.status, PromotionStatus::Refused);
-    assert_eq!(refused.reason.as_deref(), Some("window \"Mon-Fri 09:00-17:00\": Mon 17:00 is outside the change window (UTC)"));
+    assert_eq!(
+        refused.reason.as_deref(),
+        Some("window \"Mon-Fri 09:00-17:00\": Mon 17:00 is outside the change window (UTC)")
+    );
 }
 
 #[test]
 fn a_version_cannot_weaken_the_gates_it_passes() {
     let d = memory();
-    let (alice, bob) = (user("alice", &["deployer", "approver:prod"]), user("bob", &["approver:prod"]));
+    let (alice, bob) = (
+        user("alice", &["deployer", "approver:prod"]),
+        user("bob", &["approver:prod"]),
+    );
     promote(&d, &artifact("1.0.0", "strict"));
     // 1.1.0 drops the prod gates: the gates of 1.0.0, running in prod, still apply.
     let mut weak = artifact("1.1.0", "weak");
@@ -257,8 +392,14 @@ fn a_version_cannot_weaken_the_gates_it_passes() {
     ok(d.deploy(&alice, weak, "dev", None));
     let pending = ok(d.promote(&alice, "sync", "prod"));
     assert_eq!(pending.status, PromotionStatus::Pending);
-    assert!(matches!(d.approve(&alice, pending.id), Err(Error::Forbidden(_))));
-    assert_eq!(ok(d.approve(&bob, pending.id)).status, PromotionStatus::Activated);
+    assert!(matches!(
+        d.approve(&alice, pending.id),
+        Err(Error::Forbidden(_))
+    ));
+    assert_eq!(
+        ok(d.approve(&bob, pending.id)).status,
+        PromotionStatus::Activated
+    );
 }
 
 #[test]
@@ -267,11 +408,19 @@ fn a_version_the_environment_cannot_bind_is_refused_and_not_activated() {
         if environment == "dev" {
             Ok(())
         } else {
-            Err(format!("flow `{flow}` uses connection `archive`, which {environment} does not bind"))
+            Err(format!(
+                "flow `{flow}` uses connection `archive`, which {environment} does not bind"
+            ))
         }
     });
     let store = SqliteDeliveryStore::in_memory().unwrap_or_else(|e| panic!("{e}"));
-    let d = Delivery::new(Box::new(store), Options { binder: Some(binder), ..Options::default() });
+    let d = Delivery::new(
+        Box::new(store),
+        Options {
+            binder: Some(binder),
+            ..Options::default()
+        },
+    );
     let alice = user("alice", &["deployer"]);
     // No prod gates: without the binder the promotion would be activated at once.
     let mut open = artifact("1.0.0", "open");
@@ -287,5 +436,7 @@ fn a_version_the_environment_cannot_bind_is_refused_and_not_activated() {
         Some("bindings: flow `sync` uses connection `archive`, which prod does not bind")
     );
     assert!(ok(d.active("prod", "sync")).is_none());
-    assert!(!ok(d.audit(None)).iter().any(|e| e.action == "activated" && e.environment.as_deref() == Some("prod")));
+    assert!(!ok(d.audit(None))
+        .iter()
+        .any(|e| e.action == "activated" && e.environment.as_deref() == Some("prod")));
 }

@@ -5,7 +5,17 @@ use super::*;
 use crate::delivery::audit::verify;
 
 const COLUMNS: [&str; 11] = [
-    "seq", "at", "actor", "action", "flow", "environment", "version", "digest", "details", "prev_hash", "hash",
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "flow",
+    "environment",
+    "version",
+    "digest",
+    "details",
+    "prev_hash",
+    "hash",
 ];
 
 fn store_with_entries(n: i64) -> SqliteDeliveryStore {
@@ -32,11 +42,23 @@ fn check(store: &SqliteDeliveryStore) -> Option<(i64, crate::delivery::audit::Pr
 fn appends_chain_and_deleting_rows_is_detected() {
     let store = store_with_entries(4);
     assert_eq!(check(&store), None);
-    store.db.execute("DELETE FROM audit WHERE seq = 2", []).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(check(&store), Some((3, crate::delivery::audit::Problem::Deleted)));
+    store
+        .db
+        .execute("DELETE FROM audit WHERE seq = 2", [])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        check(&store),
+        Some((3, crate::delivery::audit::Problem::Deleted))
+    );
     let store = store_with_entries(4);
-    store.db.execute("DELETE FROM audit WHERE seq = 4", []).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(check(&store), Some((4, crate::delivery::audit::Problem::Truncated)));
+    store
+        .db
+        .execute("DELETE FROM audit WHERE seq = 4", [])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        check(&store),
+        Some((4, crate::delivery::audit::Problem::Truncated))
+    );
 }
 
 proptest! {

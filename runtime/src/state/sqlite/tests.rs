@@ -167,8 +167,14 @@ fn the_journal_keeps_unsettled_records_of_a_dead_process_for_resuming() -> Resul
     assert_eq!(interrupted.len(), 1);
     assert_eq!(interrupted[0].id, id);
     assert_eq!(interrupted[0].status, RunStatus::Interrupted);
-    assert_eq!(store.run(id)?.map(|r| r.status), Some(RunStatus::Interrupted));
-    assert_eq!(store.run(other)?.map(|r| r.status), Some(RunStatus::Running));
+    assert_eq!(
+        store.run(id)?.map(|r| r.status),
+        Some(RunStatus::Interrupted)
+    );
+    assert_eq!(
+        store.run(other)?.map(|r| r.status),
+        Some(RunStatus::Running)
+    );
     assert_eq!(
         store.pending(id)?,
         vec![serde_json::json!({"id": 3}), serde_json::json!({"id": 4})]
