@@ -10,28 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{stderr, stdout};
-use support::{reply, FakeServer, Reply, Seen};
+use support::{reply, FakeServer, Reply, Seen, CUSTOMER_MODEL};
 
-const CUSTOMERS: &str = r#"
-schema Customer {
-  id: Int
-  name: String
-  active: Bool
-}
-
-schema Account {
-  ExternalId: String
-  Name: String
-}
-
-connection erp: http
-connection crm: http
-
-map customer_to_account(c: Customer) -> Account {
-  ExternalId = to_string(c.id)
-  Name = upper(c.name)
-}
-
+const SYNC_FLOW: &str = r#"
 flow sync {
   trigger manual
   read erp.get("/customers?since={last_run}") as [Customer]
@@ -46,7 +27,10 @@ flow sync {
 fn project(environment: &str) -> tempfile::TempDir {
     common::project(&[
         ("weft.toml", common::MANIFEST),
-        ("src/flows.weft", CUSTOMERS.as_bytes()),
+        (
+            "src/flows.weft",
+            format!("{CUSTOMER_MODEL}{SYNC_FLOW}").as_bytes(),
+        ),
         (
             "src/environments.weft",
             format!("environment test {{\n{environment}\n}}\n").as_bytes(),

@@ -13,28 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{stderr, stdout};
-use support::{assert_nowhere, http, json, reply, wait_for, FakeServer, Seen};
+use support::{assert_nowhere, http, json, reply, wait_for, FakeServer, Seen, CUSTOMER_MODEL};
 
-const FLOWS: &str = r#"
-schema Customer {
-  id: Int
-  name: String
-  active: Bool
-}
-
-schema Account {
-  ExternalId: String
-  Name: String
-}
-
-connection erp: http
-connection crm: http
-
-map customer_to_account(c: Customer) -> Account {
-  ExternalId = to_string(c.id)
-  Name = upper(c.name)
-}
-
+const SYNC_FLOW: &str = r#"
 flow sync {
   trigger TRIGGER
   read erp.get("/customers") as [Customer]
@@ -54,7 +35,7 @@ const SECRETS: [(&str, &str); 2] = [
 fn project(trigger: &str, url: &str) -> tempfile::TempDir {
     common::project(&[
         ("weft.toml", common::MANIFEST),
-        ("src/flows.weft", FLOWS.replace("TRIGGER", trigger).as_bytes()),
+        ("src/flows.weft", format!("{CUSTOMER_MODEL}{SYNC_FLOW}").replace("TRIGGER", trigger).as_bytes()),
         (
             "src/environments.weft",
             format!(

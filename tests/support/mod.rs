@@ -366,3 +366,26 @@ impl Server {
         json(&body)
     }
 }
+
+/// Schemas, the `erp` and `crm` connections and the `customer_to_account` map that the
+/// runtime and host tests put their `sync` flows after.
+pub const CUSTOMER_MODEL: &str = r#"
+schema Customer {
+  id: Int
+  name: String
+  active: Bool
+}
+
+schema Account {
+  ExternalId: String
+  Name: String
+}
+
+connection erp: http
+connection crm: http
+
+map customer_to_account(c: Customer) -> Account {
+  ExternalId = to_string(c.id)
+  Name = upper(c.name)
+}
+"#;

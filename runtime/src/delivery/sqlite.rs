@@ -2,7 +2,6 @@
 //! not block writers), one transaction per change with its audit entries.
 
 use std::path::Path;
-use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
@@ -109,13 +108,7 @@ pub struct SqliteDeliveryStore {
 impl SqliteDeliveryStore {
     /// Opens (or creates, with its folder) the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteDeliveryStore, StoreError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError(format!("cannot create {}: {e}", parent.display())))?;
-        }
-        let db = Connection::open(path)
-            .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
-        SqliteDeliveryStore::init(db)
+        SqliteDeliveryStore::init(crate::state::sqlite::open_file(path).map_err(StoreError)?)
     }
 
     /// A store in memory, for tests.
@@ -124,13 +117,7 @@ impl SqliteDeliveryStore {
     }
 
     fn init(db: Connection) -> Result<SqliteDeliveryStore, StoreError> {
-        db.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
-        db.query_row("PRAGMA journal_mode = WAL", [], |row| {
-            row.get::<_, String>(0)
-        })
-        .map_err(sql)?;
-        db.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-            .map_err(sql)?;
+        crate::state::sqlite::configure(&db).map_err(sql)?;
         // The run state keeps its own `user_version` in a shared file: the delivery
         // schema version lives in a table of its own.
         db.execute_batch(&format!(
@@ -147,9 +134,11 @@ impl SqliteDeliveryStore {
                 db.execute("INSERT INTO delivery_schema VALUES (?1)", [SCHEMA_VERSION])
                     .map_err(sql)?;
             }
-            Some(v) if v > SCHEMA_VERSION => return Err(StoreError(format!(
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError(format!(
                 "the delivery state has schema version {v}; this weft knows up to {SCHEMA_VERSION}"
-            ))),
+            )))
+            }
             Some(_) => {}
         }
         Ok(SqliteDeliveryStore { db })

@@ -68,13 +68,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (or creates, with its folder) the database at `path`.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError(format!("cannot create {}: {e}", parent.display())))?;
-        }
-        let db = Connection::open(path)
-            .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
-        SqliteStore::init(db)
+        SqliteStore::init(open_file(path).map_err(StoreError)?)
     }
 
     /// A store in memory, for tests.
@@ -83,13 +77,7 @@ impl SqliteStore {
     }
 
     fn init(db: Connection) -> Result<SqliteStore, StoreError> {
-        db.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
-        db.query_row("PRAGMA journal_mode = WAL", [], |row| {
-            row.get::<_, String>(0)
-        })
-        .map_err(sql)?;
-        db.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-            .map_err(sql)?;
+        configure(&db).map_err(sql)?;
         let version: i64 = db
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .map_err(sql)?;
@@ -105,6 +93,28 @@ impl SqliteStore {
         .map_err(sql)?;
         Ok(SqliteStore { db })
     }
+}
+
+/// Opens (or creates, with its folder) a state file shared by the run state and the
+/// delivery state, configured by [`configure`].
+pub fn open_file(path: &Path) -> Result<Connection, String> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    let db = Connection::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    configure(&db).map_err(|e| format!("cannot use {}: {e}", path.display()))?;
+    Ok(db)
+}
+
+/// The settings every connection to a state file uses: WAL (readers do not block the
+/// writer), foreign keys, and a 10 s wait for a busy file.
+pub fn configure(db: &Connection) -> rusqlite::Result<()> {
+    db.busy_timeout(Duration::from_secs(10))?;
+    db.query_row("PRAGMA journal_mode = WAL", [], |row| {
+        row.get::<_, String>(0)
+    })?;
+    db.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
 }
 
 fn sql(error: rusqlite::Error) -> StoreError {
