@@ -606,3 +606,48 @@ fn a_run_killed_mid_way_shows_as_running() {
         "{table}"
     );
 }
+
+/// A paginated read streams page by page (the engine takes batches of 500 records),
+/// and a later page that fails once (503) is fetched again without losing the records
+/// already read.
+#[test]
+fn pages_stream_through_the_flow_and_a_failing_later_page_is_retried() {
+    let server = FakeServer::start(|request, earlier| {
+        if let Some(query) = request.path.strip_prefix("/erp/customers?") {
+            if !query.contains("cursor=c2") {
+                return reply(200, format!(r#"{{"data": {PAGE_1}, "next": "c2"}}"#));
+            }
+            let asked_before = earlier.iter().any(|s| s.path.contains("cursor=c2"));
+            return if asked_before {
+                reply(200, format!(r#"{{"data": {PAGE_2}, "next": null}}"#))
+            } else {
+                reply(503, "busy")
+            };
+        }
+        reply(200, "OK")
+    });
+    let url = server.url();
+    let dir = project(&format!(
+        r#"  erp = http("{url}/erp", auth: api_key("X-Api-Key", secret "ERP_PASSWORD"),
+    pagination: cursor(field: "next", param: "cursor", items: "data"))
+  crm = http("{url}/crm", auth: bearer(secret "CRM_TOKEN"))"#
+    ));
+    let secrets = [("ERP_PASSWORD", "k-1"), ("CRM_TOKEN", "t-1")];
+    let out = weft(&["run", "sync", "--env", "test"], dir.path(), &secrets);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("read 3, delivered 2, dropped 1"),
+        "{}",
+        stdout(&out)
+    );
+    let seen = server.seen();
+    let order: Vec<String> = seen
+        .iter()
+        .map(|s| match s.method.as_str() {
+            "GET" if s.path.contains("cursor=c2") => "page 2".to_owned(),
+            "GET" => "page 1".to_owned(),
+            other => other.to_owned(),
+        })
+        .collect();
+    assert_eq!(order, ["page 1", "page 2", "page 2", "PUT", "PUT"], "{order:?}");
+}

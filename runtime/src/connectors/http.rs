@@ -12,7 +12,10 @@
 //! - `pagination`: `"link"` follows `Link: <url>; rel="next"` headers; `cursor(field:
 //!   "next", param: "cursor", items: "data")` reads the records from `items` of each
 //!   page's object and asks for the next page with `?param=<value of field>` until the
-//!   field is missing, null or empty.
+//!   field is missing, null or empty. A paginated `read ... as [T]` streams: a page is
+//!   fetched when the engine needs more records (it takes batches of 500), so memory
+//!   does not grow with the listing; a later page failing transiently is retried (3 times,
+//!   from 250 ms, doubling, or after `Retry-After`).
 //!
 //! Writes carry the record's key as an `Idempotency-Key` header. A 429 or 503 with
 //! `Retry-After` tells the engine how long to wait at least.
@@ -24,7 +27,7 @@ use base64::Engine as _;
 use ureq::http;
 
 use super::{BindError, Connector, Settings};
-use crate::connector::{ConnectorError, Request};
+use crate::connector::{ConnectorError, Records, Request};
 use crate::redact::Redactor;
 
 /// Requests without a `timeout` option give up after this long.
@@ -59,6 +62,7 @@ enum Auth {
     },
 }
 
+#[derive(PartialEq, Eq)]
 enum Pagination {
     None,
     Link,
@@ -324,60 +328,148 @@ impl HttpConnector {
 
     /// Reads every page of a GET into one array (or the single answer unpaginated).
     fn read_pages(&self, url: String) -> Result<serde_json::Value, ConnectorError> {
-        let mut records = Vec::new();
-        let mut next = Some(url);
-        let mut pages = 0;
-        while let Some(url) = next.take() {
-            pages += 1;
-            if pages > MAX_PAGES {
-                return Err(ConnectorError::Invalid(format!(
-                    "more than {MAX_PAGES} pages; the server keeps paginating"
-                )));
-            }
-            let answer = self.exchange(&http::Method::GET, &url, None, None)?;
-            if !(200..300).contains(&answer.status) {
-                return Err(self.status_error(answer, "GET"));
-            }
-            let json = answer.json(true)?;
-            match &self.pagination {
-                Pagination::None => return Ok(json),
-                Pagination::Link => {
-                    next = answer.next_link.map(|link| self.url(&link));
-                    match json {
-                        serde_json::Value::Array(items) => records.extend(items),
-                        other => records.push(other),
-                    }
+        if self.pagination == Pagination::None {
+            return self.get_json(&url);
+        }
+        let records: Result<Vec<_>, _> = Pages::new(self, url).collect();
+        Ok(serde_json::Value::Array(records?))
+    }
+
+    /// The JSON answer of one GET.
+    fn get_json(&self, url: &str) -> Result<serde_json::Value, ConnectorError> {
+        let answer = self.exchange(&http::Method::GET, url, None, None)?;
+        if !(200..300).contains(&answer.status) {
+            return Err(self.status_error(answer, "GET"));
+        }
+        answer.json(true)
+    }
+
+    /// One page of a paginated GET: its records and the URL of the next page.
+    fn page(&self, url: &str) -> Result<(Vec<serde_json::Value>, Option<String>), ConnectorError> {
+        let answer = self.exchange(&http::Method::GET, url, None, None)?;
+        if !(200..300).contains(&answer.status) {
+            return Err(self.status_error(answer, "GET"));
+        }
+        let next_link = answer.next_link.clone();
+        let json = answer.json(true)?;
+        match &self.pagination {
+            Pagination::None => Ok((vec![json], None)),
+            Pagination::Link => {
+                let next = next_link.map(|link| self.url(&link));
+                match json {
+                    serde_json::Value::Array(items) => Ok((items, next)),
+                    other => Ok((vec![other], next)),
                 }
-                Pagination::Cursor {
-                    field,
-                    param,
-                    items,
-                } => {
-                    match json.get(items.as_str()) {
-                        Some(serde_json::Value::Array(page)) => {
-                            records.extend(page.iter().cloned())
-                        }
-                        Some(serde_json::Value::Null) | None => {}
-                        Some(_) => {
-                            return Err(ConnectorError::Invalid(format!(
-                                "the page's `{items}` is not an array of records"
-                            )))
-                        }
+            }
+            Pagination::Cursor {
+                field,
+                param,
+                items,
+            } => {
+                let records = match json.get(items.as_str()) {
+                    Some(serde_json::Value::Array(page)) => page.clone(),
+                    Some(serde_json::Value::Null) | None => Vec::new(),
+                    Some(_) => {
+                        return Err(ConnectorError::Invalid(format!(
+                            "the page's `{items}` is not an array of records"
+                        )))
                     }
-                    let cursor = match json.get(field.as_str()) {
-                        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
-                        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-                        _ => None,
-                    };
-                    next = cursor.map(|c| with_query(&url, param, &c));
-                }
+                };
+                let cursor = match json.get(field.as_str()) {
+                    Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                    Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                    _ => None,
+                };
+                Ok((records, cursor.map(|c| with_query(url, param, &c))))
             }
         }
-        Ok(serde_json::Value::Array(records))
+    }
+}
+
+/// Retries of a page after the first page, on a transient error (the engine retries
+/// opening the read; a later page is retried here, the record already read kept).
+const PAGE_RETRIES: u32 = 3;
+
+/// The first wait before retrying a page, doubled each time, or the server's
+/// `Retry-After` when longer.
+const PAGE_BACKOFF: Duration = Duration::from_millis(250);
+
+/// The records of a paginated GET, one page fetched at a time: a long listing is
+/// processed as it arrives and never held whole.
+struct Pages<'a> {
+    connector: &'a HttpConnector,
+    next: Option<String>,
+    fetched: usize,
+    buffer: std::collections::VecDeque<serde_json::Value>,
+}
+
+impl<'a> Pages<'a> {
+    fn new(connector: &'a HttpConnector, url: String) -> Pages<'a> {
+        Pages {
+            connector,
+            next: Some(url),
+            fetched: 0,
+            buffer: std::collections::VecDeque::new(),
+        }
+    }
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<serde_json::Value, ConnectorError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(record) = self.buffer.pop_front() {
+                return Some(Ok(record));
+            }
+            let url = self.next.take()?;
+            self.fetched += 1;
+            if self.fetched > MAX_PAGES {
+                return Some(Err(ConnectorError::Invalid(format!(
+                    "more than {MAX_PAGES} pages; the server keeps paginating"
+                ))));
+            }
+            let mut attempt = 0;
+            let page = loop {
+                match self.connector.page(&url) {
+                    Err(error)
+                        if self.fetched > 1 && error.is_transient() && attempt < PAGE_RETRIES =>
+                    {
+                        let wait = PAGE_BACKOFF * 2u32.pow(attempt);
+                        std::thread::sleep(error.retry_after().map_or(wait, |r| r.max(wait)));
+                        attempt += 1;
+                    }
+                    other => break other,
+                }
+            };
+            match page {
+                Ok((records, next)) => {
+                    self.buffer.extend(records);
+                    self.next = next;
+                }
+                Err(error) => return Some(Err(error)),
+            }
+        }
     }
 }
 
 impl Connector for HttpConnector {
+    fn read_records<'a>(
+        &'a self,
+        request: &Request<'_>,
+    ) -> Result<Option<Records<'a>>, ConnectorError> {
+        let path = request.resolved.first();
+        match path {
+            Some(path) if request.operation == "get" && self.pagination != Pagination::None => {
+                Ok(Some(Records {
+                    items: Box::new(Pages::new(self, self.url(path))),
+                    settle: None,
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+
     fn send(&self, request: &Request<'_>) -> Result<serde_json::Value, ConnectorError> {
         let method = match request.operation {
             "get" => http::Method::GET,
