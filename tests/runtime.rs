@@ -634,7 +634,13 @@ fn pages_stream_through_the_flow_and_a_failing_later_page_is_retried() {
     ));
     let secrets = [("ERP_PASSWORD", "k-1"), ("CRM_TOKEN", "t-1")];
     let out = weft(&["run", "sync", "--env", "test"], dir.path(), &secrets);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     assert!(
         stdout(&out).contains("read 3, delivered 2, dropped 1"),
         "{}",
@@ -649,5 +655,9 @@ fn pages_stream_through_the_flow_and_a_failing_later_page_is_retried() {
             other => other.to_owned(),
         })
         .collect();
-    assert_eq!(order, ["page 1", "page 2", "page 2", "PUT", "PUT"], "{order:?}");
+    assert_eq!(
+        order,
+        ["page 1", "page 2", "page 2", "PUT", "PUT"],
+        "{order:?}"
+    );
 }

@@ -39,6 +39,8 @@ struct Entry {
     reply: Reply,
     /// Calls it still answers; `None` for all of them.
     left: Option<u32>,
+    /// Calls it answered.
+    used: u32,
 }
 
 /// The mocks of one test.
@@ -56,8 +58,29 @@ impl Mocks {
                 operation,
                 reply,
                 left: times,
+                used: 0,
             });
         }
+    }
+
+    /// The mocks no call used, in the order they were added, as `conn.op(args)`.
+    pub fn unused(&self) -> Vec<String> {
+        let Ok(entries) = self.entries.lock() else {
+            return Vec::new();
+        };
+        entries
+            .iter()
+            .filter(|e| e.used == 0)
+            .map(|e| {
+                let args: Vec<String> = e.operation.args.iter().map(ToString::to_string).collect();
+                format!(
+                    "{}.{}({})",
+                    e.operation.connection,
+                    e.operation.operation,
+                    args.join(", ")
+                )
+            })
+            .collect()
     }
 
     /// The calls recorded since the last [`Mocks::take_calls`].
@@ -86,6 +109,7 @@ impl Connections for Mocks {
             if let Some(left) = &mut entry.left {
                 *left -= 1;
             }
+            entry.used += 1;
             Some(entry.reply.clone())
         });
         call.mocked = reply.is_some();
@@ -105,5 +129,50 @@ impl Connections for Mocks {
                 request.connection, request.operation
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{Expr, StrPart};
+
+    fn path(text: &str) -> Vec<Expr> {
+        vec![Expr::Str {
+            parts: vec![StrPart::Text {
+                text: text.to_owned(),
+            }],
+        }]
+    }
+
+    fn operation(text: &str) -> Operation {
+        Operation {
+            connection: "erp".into(),
+            operation: "get".into(),
+            args: path(text),
+        }
+    }
+
+    #[test]
+    fn mocks_no_call_used_are_listed() {
+        let mocks = Mocks::default();
+        mocks.add(
+            operation("/customers"),
+            Reply::Returns(serde_json::json!([])),
+            None,
+        );
+        mocks.add(operation("/old"), Reply::Timeout, None);
+        let args = path("/customers");
+        let request = Request {
+            connection: "erp",
+            operation: "get",
+            args: &args,
+            resolved: vec!["/customers".into()],
+            filled: Vec::new(),
+            body: None,
+            idempotency_key: None,
+        };
+        assert_eq!(mocks.send(&request), Ok(serde_json::json!([])));
+        assert_eq!(mocks.unused(), ["erp.get(\"/old\")"]);
     }
 }

@@ -112,6 +112,15 @@ struct Test<'a> {
 
 impl Test<'_> {
     fn run(&mut self) {
+        self.statements();
+        for mock in self.mocks.unused() {
+            self.notes.push(format!(
+                "mock {mock} was never called: no run made this call (a flow that changed, or a path that differs from the step's)"
+            ));
+        }
+    }
+
+    fn statements(&mut self) {
         for (index, statement) in self.case.statements.iter().enumerate() {
             let site = statement.site;
             match &statement.kind {
