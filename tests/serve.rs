@@ -78,6 +78,7 @@ impl Serve {
             .args([
                 "serve",
                 "--from-source",
+                "--dev",
                 "--env",
                 "test",
                 "--listen",
@@ -97,6 +98,13 @@ impl Serve {
         let serve = Serve { child, port, log };
         serve.wait_ready();
         serve
+    }
+
+    /// The `Authorization` header of the admin `--dev` created (its token in `.weft/token`).
+    fn admin(&self, dir: &Path) -> String {
+        let token = std::fs::read_to_string(dir.join(".weft/token"))
+            .unwrap_or_else(|e| panic!("no admin token: {e}"));
+        format!("Bearer {}", token.trim())
     }
 
     fn wait_ready(&self) {
@@ -324,14 +332,14 @@ fn a_failing_target_dead_letters_through_the_run_endpoint_and_replay_delivers() 
     });
     let dir = project("manual", &server.url());
     let serve = Serve::start(dir.path(), &[], &SECRETS);
-    let (status, record) = http(
-        serve.port,
-        "POST",
-        "/v1/runs",
-        &[],
-        r#"{"flow": "sync", "env": "test"}"#,
-    )
-    .unwrap_or_default();
+    // A manual run needs a token with the deployer role there.
+    let run = r#"{"flow": "sync", "env": "test"}"#;
+    let refused = http(serve.port, "POST", "/v1/runs", &[], run).unwrap_or_default();
+    assert_eq!(refused.0, 401, "{}", refused.1);
+    assert!(puts(&server).is_empty());
+    let admin = serve.admin(dir.path());
+    let auth = [("Authorization", admin.as_str())];
+    let (status, record) = http(serve.port, "POST", "/v1/runs", &auth, run).unwrap_or_default();
     assert_eq!(status, 200, "{record}");
     let record = json(&record);
     assert_eq!(record["status"], "succeeded");
@@ -342,7 +350,7 @@ fn a_failing_target_dead_letters_through_the_run_endpoint_and_replay_delivers() 
         serve.port,
         "POST",
         "/v1/runs",
-        &[],
+        &auth,
         r#"{"flow": "nope", "env": "test"}"#,
     )
     .unwrap_or_default();
@@ -390,12 +398,13 @@ fn a_killed_host_resumes_its_run_and_delivers_every_record() {
     let dir = project("manual", &server.url());
     let serve = Serve::start(dir.path(), &[], &SECRETS);
     let port = serve.port;
+    let admin = serve.admin(dir.path());
     let caller = std::thread::spawn(move || {
         http(
             port,
             "POST",
             "/v1/runs",
-            &[],
+            &[("Authorization", admin.as_str())],
             r#"{"flow": "sync", "env": "test"}"#,
         )
     });

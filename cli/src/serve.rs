@@ -141,6 +141,14 @@ fn serve(args: &Args) -> Result<ExitCode, ExitCode> {
         state,
         log: logger_format(args.log_format),
         extra_routes: Some(delivery::api::router(Arc::clone(&delivery))),
+        admit_manual_run: Some({
+            let delivery = Arc::clone(&delivery);
+            Arc::new(move |token: Option<&str>, environment: &str, flow: &str| {
+                delivery
+                    .admit_run(token, environment, flow)
+                    .map_err(|e| (e.http_status(), e.to_string()))
+            })
+        }),
         grace: Duration::from_secs(30),
         watch_every: Duration::from_millis(500),
     };

@@ -53,14 +53,16 @@ pub fn router(delivery: Arc<Delivery>) -> Router {
 type Shared = State<Arc<Delivery>>;
 
 fn error_response(error: &Error) -> Response {
-    let (status, kind) = match error {
-        Error::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-        Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-        Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-        Error::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid"),
-        Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-        Error::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store"),
+    let kind = match error {
+        Error::Unauthenticated(_) => "unauthenticated",
+        Error::Forbidden(_) => "forbidden",
+        Error::NotFound(_) => "not_found",
+        Error::Invalid(_) => "invalid",
+        Error::Conflict(_) => "conflict",
+        Error::Store(_) => "store",
     };
+    let status =
+        StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,
         Json(json!({"error": {"kind": kind, "message": error.to_string()}})),

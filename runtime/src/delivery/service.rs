@@ -74,6 +74,20 @@ impl std::fmt::Display for Error {
     }
 }
 
+impl Error {
+    /// The HTTP status that answers it.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::Unauthenticated(_) => 401,
+            Error::Forbidden(_) => 403,
+            Error::NotFound(_) => 404,
+            Error::Invalid(_) => 400,
+            Error::Conflict(_) => 409,
+            Error::Store(_) => 500,
+        }
+    }
+}
+
 impl From<super::store::StoreError> for Error {
     fn from(error: super::store::StoreError) -> Error {
         Error::Store(error.to_string())
@@ -190,6 +204,25 @@ impl Delivery {
         self.store()
             .identity(&token_hash(token))?
             .ok_or_else(|| Error::Unauthenticated("unknown token".into()))
+    }
+
+    /// Admits a manual run of `flow` in `environment` for the holder of `token`, who
+    /// needs the deployer role there; the request is audited either way.
+    pub fn admit_run(
+        &self,
+        token: Option<&str>,
+        environment: &str,
+        flow: &str,
+    ) -> Result<(), Error> {
+        let call = "POST /v1/runs";
+        let who = self
+            .authenticate(token)
+            .inspect_err(|e| self.refused("anonymous", call, e))?;
+        self.require(&who, Role::Deployer, environment, "start runs")
+            .inspect_err(|e| self.refused(&who.name, call, e))?;
+        self.record(
+            NewEntry::new(&who.name, "manual_run_requested").at(Some(flow), Some(environment)),
+        )
     }
 
     /// Records a refused call in the audit trail.

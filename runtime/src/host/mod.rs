@@ -104,6 +104,11 @@ impl Catalog for FixedCatalog {
     }
 }
 
+/// Admits or refuses a manual run: the caller's bearer token (if any), the environment
+/// and the flow; the refusal's HTTP status and message. Called on a blocking thread.
+pub type AdmitRun =
+    Arc<dyn Fn(Option<&str>, &str, &str) -> Result<(), (u16, String)> + Send + Sync>;
+
 /// How the host runs.
 pub struct HostConfig {
     /// Where it listens.
@@ -114,6 +119,8 @@ pub struct HostConfig {
     pub log: LogFormat,
     /// Extra routes served on the same listener (a control API).
     pub extra_routes: Option<axum::Router>,
+    /// Who may start a manual run (`POST /v1/runs`); anyone when `None`.
+    pub admit_manual_run: Option<AdmitRun>,
     /// How long running runs may take to finish after a stop is asked.
     pub grace: Duration,
     /// How often watched folders are looked at.
@@ -168,7 +175,12 @@ pub async fn serve(
     );
     let scheduler = scheduler::Scheduler::new(runner.clone(), config.watch_every);
     let schedule_task = tokio::spawn(scheduler.clone().run());
-    let app = router::router(runner.clone(), scheduler, config.extra_routes);
+    let app = router::router(
+        runner.clone(),
+        scheduler,
+        config.admit_manual_run,
+        config.extra_routes,
+    );
     let (stopped_tx, stopped_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         stop.await;

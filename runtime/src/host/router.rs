@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use super::runner::{Fired, Runner, Waiters};
 use super::scheduler::Scheduler;
 use super::webhook::{verify, SIGNATURE_HEADER};
+use super::AdmitRun;
 use crate::ir::Trigger as IrTrigger;
 use crate::state::Trigger;
 
@@ -22,15 +23,25 @@ use crate::state::Trigger;
 struct App {
     runner: Runner,
     scheduler: Scheduler,
+    admit: Option<AdmitRun>,
 }
 
-/// The host's routes, merged with `extra`.
-pub(super) fn router(runner: Runner, scheduler: Scheduler, extra: Option<Router>) -> Router {
+/// The host's routes, merged with `extra`; `admit` decides who may start manual runs.
+pub(super) fn router(
+    runner: Runner,
+    scheduler: Scheduler,
+    admit: Option<AdmitRun>,
+    extra: Option<Router>,
+) -> Router {
     let app = Router::new()
         .route("/health", get(health))
         .route("/v1/runs", post(start_run))
         .route("/hooks/{env}/{*path}", post(hook))
-        .with_state(App { runner, scheduler });
+        .with_state(App {
+            runner,
+            scheduler,
+            admit,
+        });
     match extra {
         Some(extra) => app.merge(extra),
         None => app,
@@ -79,14 +90,33 @@ struct RunRequest {
     env: String,
 }
 
-/// Runs a flow now (waiting behind a running one) and answers its run record.
-async fn start_run(State(app): State<App>, body: Bytes) -> Response {
+/// Runs a flow now (waiting behind a running one) and answers its run record, when
+/// the caller is admitted.
+async fn start_run(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
     let Ok(request) = serde_json::from_slice::<RunRequest>(&body) else {
         return error(
             StatusCode::BAD_REQUEST,
             "expected a JSON body {\"flow\": ..., \"env\": ...}",
         );
     };
+    if let Some(admit) = app.admit.clone() {
+        let token = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned());
+        let (env, flow) = (request.env.clone(), request.flow.clone());
+        let admitted =
+            tokio::task::spawn_blocking(move || admit(token.as_deref(), &env, &flow)).await;
+        match admitted {
+            Ok(Ok(())) => {}
+            Ok(Err((status, message))) => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+                return error(status, &message);
+            }
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        }
+    }
     let (tx, rx) = oneshot::channel();
     let waiters = Waiters {
         started: Vec::new(),
