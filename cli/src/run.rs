@@ -69,6 +69,16 @@ fn run_flow(args: &Args) -> Result<ExitCode, ExitCode> {
         )]),
     };
     let digest = program_digest(program);
+    if let Some(chain) = program.promotion.as_ref().map(|p| &p.chain) {
+        if chain.iter().skip(1).any(|e| *e == args.env) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "weft run: note: `{}` is reached by promotion ({}); this runs the project as it is here ({digest}), which may not be the version deployed there (`weft status`)",
+                args.env,
+                chain.join(" -> ")
+            );
+        }
+    }
     let context = RunContext {
         program,
         flow: &args.flow,
