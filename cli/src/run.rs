@@ -67,6 +67,7 @@ fn run_flow(args: &Args) -> Result<ExitCode, ExitCode> {
             "last_run".to_owned(),
             last_run(&store, &args.flow, &args.env)?,
         )]),
+        ..RunOptions::default()
     };
     let digest = program_digest(program);
     if let Some(chain) = program.promotion.as_ref().map(|p| &p.chain) {

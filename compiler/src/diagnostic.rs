@@ -120,6 +120,7 @@ codes! {
     DuplicateTest = "W0701", Error, "two tests share a name";
     EmptyTest = "W0702", Warning, "test checks nothing";
     ExpectationBeforeRun = "W0703", Error, "expectation about a run before any `run`";
+    InvalidClock = "W0704", Error, "`clock` timestamp is not an RFC 3339 timestamp or a date";
     // Promotion and rollback.
     PromotionNotPath = "W0800", Error, "promotion chain visits an environment twice";
     GateOutsideChain = "W0801", Error, "gate for an environment outside the promotion chain";

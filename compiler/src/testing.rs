@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use weft_runtime::format::{self, Format};
 use weft_runtime::ir::{self, Step};
 use weft_runtime::testing::outcome::{Failure, FailureKind};
-use weft_runtime::testing::plan::{Operation, Reply, Site, Statement, StatementKind, TestCase};
+use weft_runtime::testing::plan::{
+    parse_clock, Operation, Reply, Site, Statement, StatementKind, TestCase,
+};
 
 use crate::analysis::Analysis;
 use crate::diagnostic::{Code, Diagnostic};
@@ -271,6 +273,11 @@ impl Planner<'_> {
                     runs: runs.map_or(DEFAULT_PROPERTY_RUNS, |r| {
                         u32::try_from(r.value).unwrap_or(u32::MAX)
                     }),
+                },
+                TestStmtKind::Clock(at) => match parse_clock(&at.value) {
+                    Some(at) => StatementKind::Clock(at),
+                    // The checker reports it (W0704), so the test is not planned anyway.
+                    None => continue,
                 },
                 TestStmtKind::Error => continue,
             };

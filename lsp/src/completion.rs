@@ -355,7 +355,7 @@ impl<'a> Context<'a> {
                 }
             },
             "test" => match last {
-                "" => keywords(&["mock", "run", "expect", "snapshot", "property"]),
+                "" => keywords(&["mock", "run", "expect", "snapshot", "property", "clock"]),
                 "mock" => self.connections(),
                 "expect" => {
                     let mut items = self.connections();
@@ -703,5 +703,13 @@ mod tests {
             "schema enum connection map flow environment test promotion rollback",
         );
         check(&format!("{SCHEMAS}flow f {{\n  read $0\n}}"), "src");
+    }
+
+    #[test]
+    fn test_statements() {
+        check(
+            "test \"t\" {\n  $0\n}",
+            "mock run expect snapshot property clock",
+        );
     }
 }

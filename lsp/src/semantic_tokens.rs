@@ -29,6 +29,7 @@ pub const KEYWORDS: &[&str] = &[
     "backoff",
     "call",
     "called",
+    "clock",
     "connection",
     "cron",
     "dead_letter",

@@ -2,6 +2,8 @@
 //! files are there, and every test checks something.
 
 use crate::diagnostic::{Code, Diagnostic};
+use weft_runtime::testing::plan::parse_clock;
+
 use crate::syntax::{DataSource, MockResponse, OpCall, StrLit, TestDecl, TestStmtKind};
 
 use super::Checker;
@@ -120,6 +122,30 @@ impl Checker<'_> {
                                 "property runs must be between 1 and 100000",
                             )
                             .with_label("out of range"),
+                        );
+                    }
+                }
+                TestStmtKind::Clock(at) => {
+                    if parse_clock(&at.value).is_none() {
+                        let (label, note) = if parse_clock(&format!("{}Z", at.value)).is_some() {
+                            (
+                                "no time zone",
+                                format!(
+                                    "add `Z` for UTC: \"{}Z\", or an offset such as `+02:00`",
+                                    at.value
+                                ),
+                            )
+                        } else {
+                            ("not an RFC 3339 timestamp or a date", "write a UTC timestamp such as \"2025-06-01T09:30:00Z\", one with an offset (\"2025-06-01T11:30:00+02:00\"), or a date (\"2025-06-01\", midnight UTC)".to_owned())
+                        };
+                        self.report(
+                            Diagnostic::new(
+                                Code::InvalidClock,
+                                self.loc(at.span),
+                                format!("`{}` is not a timestamp `clock` can pin", at.value),
+                            )
+                            .with_label(label)
+                            .with_note(note),
                         );
                     }
                 }

@@ -36,3 +36,11 @@ fn assignments_on_consecutive_lines_align() {
     assert_eq!(format(source).as_deref(), Some(expected));
     assert_eq!(format(expected).as_deref(), Some(expected));
 }
+
+#[test]
+fn clock_lines_are_laid_out_like_other_test_lines() {
+    let source = "test \"t\" {\nclock   \"2025-06-01\"\n   property m\n    clock \"2025-06-02T09:30:00Z\"\nproperty m\n}\n";
+    let expected = "test \"t\" {\n  clock \"2025-06-01\"\n  property m\n  clock \"2025-06-02T09:30:00Z\"\n  property m\n}\n";
+    assert_eq!(format(source).as_deref(), Some(expected));
+    assert_eq!(format(expected).as_deref(), Some(expected));
+}

@@ -900,12 +900,13 @@ fn test<'t, 's: 't, I: Tokens<'t, 's>>() -> impl Parser<'t, I, Item, Extra<'t, '
             .ignore_then(name())
             .then(kw("runs").ignore_then(int()).or_not())
             .map(|(m, n)| TestStmtKind::Property(m, n)),
+        kw("clock").ignore_then(string()).map(TestStmtKind::Clock),
     ))
     .map_with(|kind, e| TestStmt {
         kind,
         span: span(e.span()),
     })
-    .labelled("a test line: mock, run, expect, snapshot or property");
+    .labelled("a test line: mock, run, expect, snapshot, property or clock");
     kw("test")
         .ignore_then(string())
         .then(block(stmt))

@@ -309,6 +309,7 @@ impl Spans for TestStmt {
             TestStmtKind::ExpectOutput(data) => data.spans_mut(f),
             TestStmtKind::ExpectDeadLetters(count) => count.spans_mut(f),
             TestStmtKind::ExpectFailure(message) => message.spans_mut(f),
+            TestStmtKind::Clock(at) => at.spans_mut(f),
             TestStmtKind::Snapshot(map, data) => {
                 map.spans_mut(f);
                 data.spans_mut(f);

@@ -577,6 +577,8 @@ pub enum TestStmtKind {
     Snapshot(Ident, Option<DataSource>),
     /// `property map [runs N]`.
     Property(Ident, Option<IntLit>),
+    /// `clock "2025-06-01T09:30:00Z"`: pins `now()` and `today()` for the lines after it.
+    Clock(StrLit),
     /// Could not be parsed.
     Error,
 }

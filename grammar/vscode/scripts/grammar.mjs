@@ -58,7 +58,7 @@ const AUTH_HELPERS = ["bearer", "basic", "api_key", "oauth2"];
 const STEP_KEYWORDS = ["trigger", "read", "where", "map", "call", "write", "on"];
 const ERROR_POLICY = ["on", "error", "retry", "backoff"];
 const TRIGGERS = ["every", "cron", "webhook", "manual"];
-const TEST_STATEMENTS = ["mock", "expect"];
+const TEST_STATEMENTS = ["mock", "expect", "clock"];
 const TEST_WORDS = [
   "returns", "fails", "with", "status", "times", "out", "called", "output", "dead_letters",
   "failure", "runs",

@@ -17,7 +17,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::connector::{Connections, ConnectorError, Filled, Records, Request};
-use crate::eval::{eval, Env, EvalError};
+use crate::eval::{eval_at, Clock, Env, EvalError};
 use crate::ir::{ErrorPolicy, Expr, FinalAction, Flow, Program, Step};
 use crate::value::{json_kind, ConvertError, Value};
 
@@ -75,6 +75,8 @@ pub struct RunOptions {
     pub input: Option<Vec<serde_json::Value>>,
     /// Values of run placeholders such as `{last_run}`.
     pub variables: BTreeMap<String, String>,
+    /// What `now()` and `today()` read: the system clock but in tests with `clock`.
+    pub clock: Clock,
 }
 
 /// A record that failed for good.
@@ -221,6 +223,7 @@ pub fn run(
         connections,
         pause,
         variables: &options.variables,
+        clock: options.clock,
     };
     let steps: Vec<&Step> = flow.steps().collect();
     let mut settle = None;
@@ -338,6 +341,7 @@ struct Runner<'r> {
     connections: &'r dyn Connections,
     pause: &'r dyn Pause,
     variables: &'r BTreeMap<String, String>,
+    clock: Clock,
 }
 
 impl<'r> Runner<'r> {
@@ -426,7 +430,7 @@ impl<'r> Runner<'r> {
         let mut delivered = None;
         for (index, step) in steps.iter().enumerate().skip(first) {
             if let Some(record_step) = RecordStep::of(step) {
-                match record_step.apply(current, self.program) {
+                match record_step.apply_at(current, self.program, self.clock) {
                     Ok(Outcome::Keep(next)) => current = next,
                     Ok(Outcome::Dropped) => return Ok(None),
                     Err(e) => {
@@ -539,7 +543,7 @@ impl<'r> Runner<'r> {
     ) -> Result<Vec<Filled>, ConnectorError> {
         args.iter()
             .map(|arg| {
-                let text = match eval(arg, &Env::empty(), self.program) {
+                let text = match eval_at(arg, &Env::empty(), self.program, self.clock) {
                     Ok(Value::String(s)) => s,
                     Ok(other) => other.to_json().to_string(),
                     Err(e) => return Err(ConnectorError::Invalid(e.to_string())),

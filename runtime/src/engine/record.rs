@@ -1,7 +1,7 @@
 //! The steps of a flow that transform one record without a connection: `where` and
 //! `map`. The engine, the test runner and `weft map` apply them through this module.
 
-use crate::eval::{apply_named, eval, Demand, Env, EvalError};
+use crate::eval::{apply_named_at, eval_at, Clock, Demand, Env, EvalError};
 use crate::ir::{Expr, Flow, Program, Step};
 use crate::value::Value;
 
@@ -29,11 +29,21 @@ impl<'a> RecordStep<'a> {
         }
     }
 
-    /// Applies the step to a record.
+    /// Applies the step to a record by the system clock.
     pub fn apply(self, record: Value, program: &Program) -> Result<Outcome, EvalError> {
+        self.apply_at(record, program, Clock::System)
+    }
+
+    /// Applies the step to a record; `now()` and `today()` read `clock`.
+    pub fn apply_at(
+        self,
+        record: Value,
+        program: &Program,
+        clock: Clock,
+    ) -> Result<Outcome, EvalError> {
         match self {
             RecordStep::Where { param, condition } => {
-                match eval(condition, &Env::new(param, &record), program)? {
+                match eval_at(condition, &Env::new(param, &record), program, clock)? {
                     Value::Bool(true) => Ok(Outcome::Keep(record)),
                     // A condition on a missing optional reads as false, as in SQL.
                     Value::Bool(false) | Value::Null => Ok(Outcome::Dropped),
@@ -43,7 +53,7 @@ impl<'a> RecordStep<'a> {
                     ))),
                 }
             }
-            RecordStep::Map(map) => apply_named(map, &record, program).map(Outcome::Keep),
+            RecordStep::Map(map) => apply_named_at(map, &record, program, clock).map(Outcome::Keep),
         }
     }
 }

@@ -143,6 +143,7 @@ fn go(
     let options = RunOptions {
         input: input.and_then(|j| j.as_array().cloned()),
         variables: BTreeMap::from([("last_run".into(), "2025-01-01T00:00:00Z".into())]),
+        ..RunOptions::default()
     };
     let summary = run(program, "sync", script, &waits, &options, &mut sink);
     let waits = waits.0.lock().map(|w| w.clone()).unwrap_or_default();

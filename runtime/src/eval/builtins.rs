@@ -473,11 +473,11 @@ pub(super) fn call<'v>(
         }
         "today" => {
             a.arity(0)?;
-            owned(Value::Date(Utc::now().date_naive()))
+            owned(Value::Date(a.cx.clock.today()))
         }
         "now" => {
             a.arity(0)?;
-            owned(Value::Timestamp(Utc::now()))
+            owned(Value::Timestamp(a.cx.clock.now()))
         }
         "add_days" => {
             a.arity(2)?;

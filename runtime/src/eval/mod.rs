@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use crate::ir::{BinaryOp, Expr, Map, Program, StrPart, Type, UnaryOp};
@@ -135,37 +136,87 @@ impl std::error::Error for EvalError {}
 
 type Result<T> = std::result::Result<T, EvalError>;
 
+/// Where `now()` and `today()` read the time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock: production runs, and tests without a `clock` statement.
+    #[default]
+    System,
+    /// A fixed instant, set by a test's `clock "..."` statement.
+    Pinned(DateTime<Utc>),
+}
+
+impl Clock {
+    /// The current instant by this clock.
+    pub fn now(self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Pinned(at) => at,
+        }
+    }
+
+    /// The current UTC date by this clock.
+    pub fn today(self) -> NaiveDate {
+        self.now().date_naive()
+    }
+}
+
 /// What evaluation carries besides the scope.
 #[derive(Clone, Copy)]
 pub(crate) struct Cx<'p> {
     program: &'p Program,
     depth: u32,
+    clock: Clock,
 }
 
-/// Evaluates an expression.
+impl<'p> Cx<'p> {
+    fn new(program: &'p Program, clock: Clock) -> Self {
+        Cx {
+            program,
+            depth: 0,
+            clock,
+        }
+    }
+}
+
+/// Evaluates an expression by the system clock.
 pub fn eval(expr: &Expr, env: &Env, program: &Program) -> Result<Value> {
-    let cx = Cx { program, depth: 0 };
-    ev(expr, env, cx).map(Cow::into_owned)
+    eval_at(expr, env, program, Clock::System)
+}
+
+/// Evaluates an expression; `now()` and `today()` read `clock`.
+pub fn eval_at(expr: &Expr, env: &Env, program: &Program, clock: Clock) -> Result<Value> {
+    ev(expr, env, Cx::new(program, clock)).map(Cow::into_owned)
 }
 
 /// Applies a map to a record: builds the target record from the assignments (dotted
 /// paths create nested records), fields in the order of the target type.
 pub fn apply_map(map: &Map, input: &Value, program: &Program) -> Result<Value> {
+    apply_map_at(map, input, program, Clock::System)
+}
+
+/// [`apply_map`] with `now()` and `today()` reading `clock`.
+pub fn apply_map_at(map: &Map, input: &Value, program: &Program, clock: Clock) -> Result<Value> {
     let name = program
         .maps
         .iter()
         .find(|(_, m)| std::ptr::eq(*m, map))
         .map_or("<map>", |(n, _)| n.as_str());
-    run_map(name, map, input, Cx { program, depth: 0 })
+    run_map(name, map, input, Cx::new(program, clock))
 }
 
 /// Applies the map of this name in `program` to a record.
 pub fn apply_named(name: &str, input: &Value, program: &Program) -> Result<Value> {
+    apply_named_at(name, input, program, Clock::System)
+}
+
+/// [`apply_named`] with `now()` and `today()` reading `clock`.
+pub fn apply_named_at(name: &str, input: &Value, program: &Program, clock: Clock) -> Result<Value> {
     let map = program
         .maps
         .get(name)
         .ok_or_else(|| EvalError::new(format!("unknown map `{name}`")))?;
-    run_map(name, map, input, Cx { program, depth: 0 })
+    run_map(name, map, input, Cx::new(program, clock))
 }
 
 fn run_map(name: &str, map: &Map, input: &Value, cx: Cx<'_>) -> Result<Value> {

@@ -306,6 +306,7 @@ impl Runner {
                     "last_run".to_owned(),
                     last_run(&store, flow, environment)?,
                 )]),
+                ..RunOptions::default()
             };
             let context = RunContext {
                 program: &active.program,

@@ -10,6 +10,8 @@ pub mod plan;
 pub mod property;
 pub mod run;
 pub mod snapshot;
+#[cfg(test)]
+mod tests;
 
 /// When snapshot files may be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

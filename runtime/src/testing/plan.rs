@@ -1,6 +1,7 @@
 //! A test block as the runner takes it: statements with their data already loaded,
 //! each with a [`Site`] the caller maps back to the source for reporting.
 
+use chrono::{DateTime, Utc};
 use std::path::PathBuf;
 
 use crate::ir::Expr;
@@ -49,6 +50,19 @@ pub enum Reply {
     Status(u16),
     /// `times out`.
     Timeout,
+}
+
+/// The instant a test's `clock` statement pins: an RFC 3339 timestamp
+/// (`2025-06-01T09:30:00Z`), or a date (`2025-06-01`) for its midnight UTC.
+pub fn parse_clock(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
 }
 
 /// The kinds of statements.
@@ -104,4 +118,7 @@ pub enum StatementKind {
         /// Generated inputs to try.
         runs: u32,
     },
+    /// `clock "2025-06-01T09:30:00Z"`: `now()` and `today()` read this instant in the
+    /// statements after it.
+    Clock(DateTime<Utc>),
 }

@@ -7,7 +7,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use serde_json::Value as J;
 use sha2::{Digest, Sha256};
 
-use crate::eval::apply_map;
+use crate::eval::{apply_map_at, Clock};
 use crate::ir::{Map, Program};
 use crate::value::Value;
 
@@ -22,6 +22,7 @@ pub fn check(
     map_name: &str,
     runs: u32,
     program: &Program,
+    clock: Clock,
 ) -> Result<(), Failure> {
     let Some(map) = program.maps.get(map_name) else {
         return Err(Failure::new(
@@ -41,7 +42,7 @@ pub fn check(
         TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
     let strategy = documents(&map.source, program);
     let result = runner.run(&strategy, |input| {
-        try_one(map, &input, program).map_err(|e| TestCaseError::fail(e.message))
+        try_one(map, &input, program, clock).map_err(|e| TestCaseError::fail(e.message))
     });
     match result {
         Ok(()) => Ok(()),
@@ -52,10 +53,12 @@ pub fn check(
         )),
         Err(TestError::Fail(_, minimal)) => {
             // Run the minimal input again for the structured error (where it failed).
-            let problem = try_one(map, &minimal, program).err().unwrap_or(Problem {
-                message: "failed, but not when run again (a non-deterministic builtin?)".into(),
-                source_id: None,
-            });
+            let problem = try_one(map, &minimal, program, clock)
+                .err()
+                .unwrap_or(Problem {
+                    message: "failed, but not when run again (a non-deterministic builtin?)".into(),
+                    source_id: None,
+                });
             let pretty = serde_json::to_string_pretty(&minimal).unwrap_or_default();
             let mut details = vec!["minimal failing input:".to_owned()];
             details.extend(pretty.lines().map(|l| format!("  {l}")));
@@ -75,12 +78,12 @@ struct Problem {
     source_id: Option<String>,
 }
 
-fn try_one(map: &Map, input: &J, program: &Program) -> Result<(), Problem> {
+fn try_one(map: &Map, input: &J, program: &Program, clock: Clock) -> Result<(), Problem> {
     let value = Value::from_json(input, &map.source, program).map_err(|e| Problem {
         message: format!("got a generated input its source type rejects ({e})"),
         source_id: None,
     })?;
-    let output = apply_map(map, &value, program).map_err(|e| Problem {
+    let output = apply_map_at(map, &value, program, clock).map_err(|e| Problem {
         message: format!("fails at run time: {e}"),
         source_id: e.source_id(),
     })?;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value as J;
 
 use crate::engine::{self, DeadLetter, Pause, RunFailure, RunOptions, RunSummary, Sink};
+use crate::eval::Clock;
 use crate::ir::Program;
 
 use super::compare::{differences, Match};
@@ -56,6 +57,7 @@ pub fn run_one(program: &Program, case: &TestCase, options: &Options) -> TestRes
         options,
         mocks: Mocks::default(),
         clock: VirtualClock::default(),
+        now: Clock::System,
         last: None,
         failures: Vec::new(),
         notes: Vec::new(),
@@ -105,6 +107,8 @@ struct Test<'a> {
     options: &'a Options,
     mocks: Mocks,
     clock: VirtualClock,
+    /// What `now()` and `today()` read: pinned by the last `clock` statement.
+    now: Clock,
     last: Option<LastRun>,
     failures: Vec<Failure>,
     notes: Vec<String>,
@@ -263,6 +267,7 @@ impl Test<'_> {
                         &input,
                         snapshot::Location { file, shown: name },
                         self.program,
+                        self.now,
                         self.options.snapshots,
                     ) {
                         Ok(snapshot::Checked::Same) => {}
@@ -273,11 +278,12 @@ impl Test<'_> {
                 StatementKind::Property { map, runs } => {
                     let runs = self.options.fuzz.unwrap_or(*runs);
                     if let Err(failure) =
-                        property::check(site, &self.case.name, map, runs, self.program)
+                        property::check(site, &self.case.name, map, runs, self.program, self.now)
                     {
                         self.failures.push(failure);
                     }
                 }
+                StatementKind::Clock(at) => self.now = Clock::Pinned(*at),
             }
         }
     }
@@ -287,6 +293,7 @@ impl Test<'_> {
         let options = RunOptions {
             input,
             variables: BTreeMap::from([("last_run".to_owned(), TEST_LAST_RUN.to_owned())]),
+            clock: self.now,
         };
         let mut sink = Collected::default();
         let summary = engine::run(

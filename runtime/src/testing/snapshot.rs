@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{json, Value as J};
 
-use crate::eval::apply_map;
+use crate::eval::{apply_map_at, Clock};
 use crate::ir::Program;
 use crate::value::Value;
 
@@ -36,7 +36,9 @@ pub struct Location<'a> {
 }
 
 /// Applies `map` to the input (one record, or a list of records) and compares the
-/// output with the snapshot at `location`.
+/// output with the snapshot at `location`; `now()` and `today()` read `clock`.
+// One parameter per thing a snapshot statement decides; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn check(
     site: Site,
     test: &str,
@@ -44,6 +46,7 @@ pub fn check(
     input: &J,
     location: Location<'_>,
     program: &Program,
+    clock: Clock,
     mode: SnapshotMode,
 ) -> Result<Checked, Failure> {
     let Location { file, shown } = location;
@@ -52,10 +55,10 @@ pub fn check(
             records
                 .iter()
                 .enumerate()
-                .map(|(i, r)| apply(site, map, r, Some(i), program))
+                .map(|(i, r)| apply(site, map, r, Some(i), program, clock))
                 .collect::<Result<_, _>>()?,
         ),
-        record => apply(site, map, record, None, program)?,
+        record => apply(site, map, record, None, program, clock)?,
     };
     let stored = match std::fs::read_to_string(file) {
         Ok(text) => Some(parse(&text).ok_or_else(|| {
@@ -123,6 +126,7 @@ fn apply(
     record: &J,
     index: Option<usize>,
     program: &Program,
+    clock: Clock,
 ) -> Result<J, Failure> {
     let which = index.map_or(String::new(), |i| format!(" (record {})", i + 1));
     let Some(m) = program.maps.get(map) else {
@@ -139,7 +143,7 @@ fn apply(
             format!("the input{which} does not fit `{map}`'s source type: {e}"),
         )
     })?;
-    apply_map(m, &value, program)
+    apply_map_at(m, &value, program, clock)
         .map(|v| v.to_json())
         .map_err(|e| {
             Failure::new(
