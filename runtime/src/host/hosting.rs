@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::{ActiveFlow, WEBHOOK_SECRET};
 use crate::binding::Environment;
-use crate::connectors::{self, BindError};
+use crate::connectors::{self, BindError, Bound};
 use crate::ir::{Program, Trigger};
 use crate::secrets::SecretSource;
 
@@ -54,31 +54,7 @@ impl Hosting {
         flows: &[&str],
         environment: &str,
     ) -> Result<Vec<ActiveFlow>, String> {
-        let Some(secrets) = self.secrets.get(environment) else {
-            return Err(format!(
-                "this host does not serve environment `{environment}`"
-            ));
-        };
-        let bound = connectors::bind(program, flows, environment, &self.bindings, secrets)
-            .map_err(|e| explain(program, &e))?;
-        let hooked: Vec<&str> = flows
-            .iter()
-            .copied()
-            .filter(|flow| {
-                program.flows.get(*flow).is_some_and(|f| {
-                    f.triggers
-                        .iter()
-                        .any(|t| matches!(t, Trigger::Webhook { .. }))
-                })
-            })
-            .collect();
-        let webhook_secret = secrets.get(WEBHOOK_SECRET).filter(|s| !s.is_empty());
-        if !hooked.is_empty() && webhook_secret.is_none() {
-            return Err(format!(
-                "environment `{environment}` needs the secret {WEBHOOK_SECRET} to check the signatures of its webhooks (flows: {})",
-                hooked.join(", ")
-            ));
-        }
+        let (bound, webhook_secret) = self.connect(program, flows, environment)?;
         let mut redactor = bound.redactor().clone();
         if let Some(secret) = &webhook_secret {
             redactor = redactor.with(secret);
@@ -105,8 +81,43 @@ impl Hosting {
         if !self.serves(environment) {
             return Ok(());
         }
-        let program = Arc::new(program.clone());
-        self.bind(&program, "", &[flow], environment).map(drop)
+        self.connect(program, &[flow], environment).map(drop)
+    }
+
+    /// The connections `flows` use, bound in `environment`, and the environment's
+    /// webhook key when one of them has a webhook trigger (required then).
+    fn connect(
+        &self,
+        program: &Program,
+        flows: &[&str],
+        environment: &str,
+    ) -> Result<(Bound<'static>, Option<String>), String> {
+        let Some(secrets) = self.secrets.get(environment) else {
+            return Err(format!(
+                "this host does not serve environment `{environment}`"
+            ));
+        };
+        let bound = connectors::bind(program, flows, environment, &self.bindings, secrets)
+            .map_err(|e| explain(program, &e))?;
+        let hooked: Vec<&str> = flows
+            .iter()
+            .copied()
+            .filter(|flow| {
+                program.flows.get(*flow).is_some_and(|f| {
+                    f.triggers
+                        .iter()
+                        .any(|t| matches!(t, Trigger::Webhook { .. }))
+                })
+            })
+            .collect();
+        let webhook_secret = secrets.get(WEBHOOK_SECRET).filter(|s| !s.is_empty());
+        if !hooked.is_empty() && webhook_secret.is_none() {
+            return Err(format!(
+                "environment `{environment}` needs the secret {WEBHOOK_SECRET} to check the signatures of its webhooks (flows: {})",
+                hooked.join(", ")
+            ));
+        }
+        Ok((bound, webhook_secret))
     }
 }
 
