@@ -1308,3 +1308,53 @@ fn float_fields_take_an_empty_sum_as_zero_point_zero() {
         Ok(Value::Record(vec![("Total".into(), Value::Float(0.0))]))
     );
 }
+
+/// A pinned clock reaches a map applied inside another map.
+#[test]
+fn a_pinned_clock_reaches_maps_applied_inside_maps() {
+    let mut program = Program::default();
+    let record = |fields| Type::Record { fields };
+    program.maps.insert(
+        "stamp".into(),
+        Map {
+            doc: None,
+            param: "a".into(),
+            source: Type::Json,
+            target: record(vec![f("on", Type::Date)]),
+            fields: vec![assign("on", call("today", vec![]))],
+        },
+    );
+    program.maps.insert(
+        "outer".into(),
+        Map {
+            doc: None,
+            param: "c".into(),
+            source: Type::Json,
+            target: record(vec![f("Stamped", Type::Json)]),
+            fields: vec![assign(
+                "Stamped",
+                Expr::Apply {
+                    map: "stamp".into(),
+                    arg: Box::new(var("c")),
+                },
+            )],
+        },
+    );
+    let pinned = Clock::Pinned(
+        chrono::DateTime::parse_from_rfc3339("2025-06-01T09:30:00Z")
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let out = apply_named_at("outer", &input(), &program, pinned).unwrap_or_else(|e| panic!("{e}"));
+    let Value::Record(outer) = out else {
+        panic!("not a record: {out:?}")
+    };
+    let stamped = outer
+        .iter()
+        .find(|(k, _)| k == "Stamped")
+        .map(|(_, v)| v.clone());
+    let Some(Value::Record(inner)) = stamped else {
+        panic!("no Stamped record: {outer:?}")
+    };
+    assert_eq!(inner.first().map(|(_, v)| v), Some(&date(2025, 6, 1)));
+}
