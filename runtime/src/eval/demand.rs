@@ -272,41 +272,9 @@ impl<'p> Analysis<'p> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::build::{bin, call, lam, path, var};
     use crate::ir::{Assignment, BinaryOp, Type};
 
-    fn var(n: &str) -> Expr {
-        Expr::Var { name: n.into() }
-    }
-    fn path(p: &str) -> Expr {
-        let mut parts = p.split('.');
-        let mut e = var(parts.next().unwrap_or_default());
-        for part in parts {
-            e = Expr::Field {
-                base: Box::new(e),
-                name: part.into(),
-            };
-        }
-        e
-    }
-    fn call(f: &str, args: Vec<Expr>) -> Expr {
-        Expr::Call {
-            function: f.into(),
-            args,
-        }
-    }
-    fn lam(p: &str, body: Expr) -> Expr {
-        Expr::Lambda {
-            param: p.into(),
-            body: Box::new(body),
-        }
-    }
-    fn bin(op: BinaryOp, l: Expr, r: Expr) -> Expr {
-        Expr::Binary {
-            operator: op,
-            lhs: Box::new(l),
-            rhs: Box::new(r),
-        }
-    }
     fn fields(entries: Vec<(&str, Demand)>) -> Demand {
         Demand::Fields(entries.into_iter().map(|(n, d)| (n.into(), d)).collect())
     }

@@ -3,6 +3,8 @@
 //! Paths (`c.bill_to.city`) are evaluated by reference: a field of the input is only
 //! cloned when it ends up in the output, never to look something up.
 
+#[cfg(test)]
+mod build;
 mod builtins;
 mod demand;
 #[cfg(test)]

@@ -3,64 +3,10 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use super::build::{b, bin, call, dec, field, int, lam, list, path, s, var};
 use super::*;
 use crate::ir::{Assignment, Field, Map};
 
-// --- expression builders --------------------------------------------------------------
-
-fn int(v: i64) -> Expr {
-    Expr::Int { value: v }
-}
-fn dec(v: &str) -> Expr {
-    Expr::Decimal { value: v.into() }
-}
-fn s(v: &str) -> Expr {
-    Expr::Str {
-        parts: vec![StrPart::Text { text: v.into() }],
-    }
-}
-fn b(v: bool) -> Expr {
-    Expr::Bool { value: v }
-}
-fn var(n: &str) -> Expr {
-    Expr::Var { name: n.into() }
-}
-fn field(base: Expr, n: &str) -> Expr {
-    Expr::Field {
-        base: Box::new(base),
-        name: n.into(),
-    }
-}
-fn path(p: &str) -> Expr {
-    let mut parts = p.split('.');
-    let mut e = var(parts.next().unwrap_or_default());
-    for part in parts {
-        e = field(e, part);
-    }
-    e
-}
-fn call(f: &str, args: Vec<Expr>) -> Expr {
-    Expr::Call {
-        function: f.into(),
-        args,
-    }
-}
-fn lam(p: &str, body: Expr) -> Expr {
-    Expr::Lambda {
-        param: p.into(),
-        body: Box::new(body),
-    }
-}
-fn bin(op: BinaryOp, l: Expr, r: Expr) -> Expr {
-    Expr::Binary {
-        operator: op,
-        lhs: Box::new(l),
-        rhs: Box::new(r),
-    }
-}
-fn list(items: Vec<Expr>) -> Expr {
-    Expr::List { items }
-}
 fn date(y: i32, m: u32, d: u32) -> Value {
     Value::Date(NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default())
 }
