@@ -5,7 +5,7 @@ mod common;
 mod support;
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{stderr, stdout};
@@ -135,12 +135,7 @@ fn dev_staging_prod_with_two_users_and_a_tamper_evident_trail() {
 
     // Staging needs tests only: activated at once.
     let out = server.weft(&alice, &["promote", "account_sync", "--to", "staging"], dir);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("dev -> staging: activated"),
-        "{}",
-        stdout(&out)
-    );
+    succeeded_with(&out, stdout, "dev -> staging: activated");
 
     // Prod needs an approval: a pending request with the semantic diff.
     let pending = server.json(&alice, &["promote", "account_sync", "--to", "prod"], dir);
@@ -199,12 +194,7 @@ fn dev_staging_prod_with_two_users_and_a_tamper_evident_trail() {
 
     // Bob approves: activated in prod.
     let out = server.weft(&bob, &["approve", &id], dir);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("staging -> prod: activated"),
-        "{}",
-        stdout(&out)
-    );
+    succeeded_with(&out, stdout, "staging -> prod: activated");
     assert!(stdout(&out).contains("approved by bob"), "{}", stdout(&out));
     let status = server.json(&alice, &["status"], dir);
     assert_eq!(status["flows"]["account_sync"]["prod"]["version"], "1.4.0");
@@ -301,19 +291,13 @@ fn promotion_without_passing_tests_is_refused() {
     );
     // `weft test --upload` records a passing run for this digest: now it passes.
     let out = server.weft(&alice, &["test", "--upload"], dir);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("weft test: recorded a passing run for sha256:"),
-        "{}",
-        stderr(&out)
+    succeeded_with(
+        &out,
+        stderr,
+        "weft test: recorded a passing run for sha256:",
     );
     let out = server.weft(&alice, &["promote", "account_sync", "--to", "staging"], dir);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("dev -> staging: activated"),
-        "{}",
-        stdout(&out)
-    );
+    succeeded_with(&out, stdout, "dev -> staging: activated");
 }
 
 const FLOW: &str = r#"
@@ -456,4 +440,10 @@ fn a_failing_version_is_rolled_back_automatically_and_alerted() {
     let audit = audit_summary(&server, &alice, dir);
     assert!(audit.contains("weft rolled_back sync prod"), "{audit}");
     assert!(audit.contains("weft alert_sent sync prod"), "{audit}");
+}
+
+/// Asserts the command succeeded and its stdout (or stderr) holds `text`.
+fn succeeded_with(out: &Output, stream: fn(&Output) -> String, text: &str) {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    assert!(stream(out).contains(text), "{}", stream(out));
 }
